@@ -1,0 +1,152 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
+
+from accounts.models import ApiToken, Company, CompanyMembership, ExternalIdentity, User
+from accounts.services import api_token_issue, api_token_revoke
+from core.admin import AuditTrailMixin
+from core.middleware import valid_timezone
+
+
+class UserCreationForm(DjangoUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class UserChangeForm(DjangoUserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+    def clean_timezone(self):
+        value = self.cleaned_data.get("timezone", "")
+        if value and valid_timezone(value) is None:
+            raise forms.ValidationError(f"'{value}' is not an IANA time zone.")
+        return value
+
+
+class MembershipInline(admin.TabularInline):
+    model = CompanyMembership
+    extra = 0
+    autocomplete_fields = ("company",)
+    fields = ("company", "kind", "created_at")
+    readonly_fields = ("created_at",)
+
+
+class ExternalIdentityInline(admin.TabularInline):
+    model = ExternalIdentity
+    extra = 0
+    fields = ("provider", "external_id", "created_at")
+    readonly_fields = ("created_at",)
+
+
+class ApiTokenInline(admin.TabularInline):
+    model = ApiToken
+    extra = 0
+    fields = ("prefix", "name", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(User)
+class UserAdmin(AuditTrailMixin, DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    ordering = ("email",)
+    list_display = ("email", "full_name", "role_list", "is_staff", "is_active", "date_joined")
+    list_filter = ("groups", "is_staff", "is_superuser", "is_active")
+    search_fields = ("email", "full_name", "external_identities__external_id")
+    readonly_fields = ("last_login", "date_joined", "audit_trail")
+    inlines = [MembershipInline, ExternalIdentityInline, ApiTokenInline]
+    actions = ["issue_token"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("full_name", "timezone")}),
+        ("Roles and access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+        ("Audit", {"fields": ("audit_trail",)}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    filter_horizontal = ("groups",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Roles")
+    def role_list(self, obj) -> str:
+        return ", ".join(sorted(g.name for g in obj.groups.all())) or "-"
+
+    @admin.action(description="Issue an API token (shown once)")
+    def issue_token(self, request, queryset):
+        for user in queryset:
+            _, key = api_token_issue(user=user, name="admin", actor=request.user)
+            self.message_user(
+                request,
+                f"Token for {user.email} (copy it now, it is not shown again): {key}",
+                level=messages.WARNING,
+            )
+
+
+@admin.register(Company)
+class CompanyAdmin(AuditTrailMixin, admin.ModelAdmin):
+    list_display = ("name", "key", "country", "is_active", "member_count")
+    list_filter = ("is_active", "country")
+    search_fields = ("name", "key")
+    prepopulated_fields = {"key": ("name",)}
+    readonly_fields = ("audit_trail", "created_at", "updated_at")
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(_members=Count("memberships"))
+
+    @admin.display(description="Members", ordering="_members")
+    def member_count(self, obj) -> int:
+        return obj._members
+
+
+@admin.register(CompanyMembership)
+class CompanyMembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "company", "kind", "created_at")
+    list_filter = ("kind", "company")
+    search_fields = ("user__email", "company__name")
+    autocomplete_fields = ("user", "company")
+    list_select_related = ("user", "company")
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(admin.ModelAdmin):
+    list_display = ("provider", "external_id", "user", "created_at")
+    list_filter = ("provider",)
+    search_fields = ("external_id", "user__email")
+    autocomplete_fields = ("user",)
+    list_select_related = ("user",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("prefix", "user__email", "name")
+    list_select_related = ("user",)
+    readonly_fields = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+    exclude = ("key_hash",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token, actor=request.user, reason="revoked in the admin")
+            count += 1
+        self.message_user(request, f"Revoked {count} token(s).", level=messages.SUCCESS)

@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from accounts import api as accounts_api
+from core import views as core_views
+from programs import views as program_views
+
+api_v1 = [
+    path("me", accounts_api.MeApi.as_view(), name="api-me"),
+    path("admin/companies", accounts_api.CompanyListCreateApi.as_view(), name="api-companies"),
+    path("admin/companies/<uuid:company_id>", accounts_api.CompanyDetailApi.as_view(), name="api-company"),
+    path("", include("templates_app.urls")),
+    path("", include("programs.urls")),
+    path("", include("enrollments.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+urlpatterns = [
+    path("health", core_views.health_live, name="health"),
+    path("health/ready", core_views.health_ready, name="health-ready"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", program_views.catalog, name="catalog"),
+    path("programs/<slug:program_key>/", program_views.program_detail, name="program-detail"),
+]
+
+handler404 = "core.urls_handlers.not_found"
+handler500 = "core.urls_handlers.server_error"
+
+admin.site.site_header = "Programs and Events: operations"
+admin.site.site_title = "Programs operations"
+admin.site.index_title = "Programs, applications and people"
