@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from urllib.parse import unquote
 
 from django.utils import timezone
 
@@ -14,7 +15,8 @@ def valid_timezone(name: str | None) -> zoneinfo.ZoneInfo | None:
         return None
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a directory of the zone database ("America") or an unreadable file.
         return None
 
 
@@ -31,7 +33,9 @@ class ViewerTimezoneMiddleware:
         if user is not None and user.is_authenticated:
             zone = valid_timezone(getattr(user, "timezone", None))
         if zone is None:
-            zone = valid_timezone(request.COOKIES.get(TZ_COOKIE))
+            # tz.js writes the zone with encodeURIComponent ("Asia%2FTokyo"); Django does not
+            # decode cookie values.
+            zone = valid_timezone(unquote(request.COOKIES.get(TZ_COOKIE) or ""))
         if zone is not None:
             timezone.activate(zone)
         else:

@@ -46,13 +46,19 @@ EDITABLE_FIELDS = (
 REQUIRED_ENROLLMENT_STATES = {"active", "completed", "dropped"}
 
 
+def _or_empty(value: Any, empty: Any) -> Any:
+    """A missing value counts as empty; any other falsy value (0, false, "") is checked as it is,
+    never stored unchecked."""
+    return empty if value is None else value
+
+
 def template_definition_errors(data: dict[str, Any]) -> dict[str, str]:
     """Every rule a template definition must meet, as field path -> message."""
     errors: dict[str, str] = {}
     category = data.get("category")
     if category not in TemplateCategory.values:
         errors["category"] = f"Unknown category '{category}'. Use one of: {', '.join(TemplateCategory.values)}."
-    schema = data.get("config_schema") or {}
+    schema = _or_empty(data.get("config_schema"), {})
     schema_problems = schema_errors(schema)
     errors.update(schema_problems)
     default_config = data.get("default_config")
@@ -61,7 +67,7 @@ def template_definition_errors(data: dict[str, Any]) -> dict[str, str]:
     elif not schema_problems:
         errors.update(config_errors(schema, default_config, prefix="default_config"))
 
-    roles = data.get("roles") or []
+    roles = _or_empty(data.get("roles"), [])
     if not isinstance(roles, list):
         errors["roles"] = "Roles must be a list of {role, platform_role} objects."
     else:
@@ -75,15 +81,19 @@ def template_definition_errors(data: dict[str, Any]) -> dict[str, str]:
             seen.add(entry["role"])
             if entry.get("platform_role") not in PlatformRole.values:
                 errors[f"roles/{index}/platform_role"] = f"Use one of: {', '.join(PlatformRole.values)}."
-    states = data.get("enrollment_states") or []
-    if not isinstance(states, list) or not set(states) >= REQUIRED_ENROLLMENT_STATES:
+    states = _or_empty(data.get("enrollment_states"), [])
+    if (
+        not isinstance(states, list)
+        or not all(isinstance(state, str) for state in states)
+        or not set(states) >= REQUIRED_ENROLLMENT_STATES
+    ):
         errors["enrollment_states"] = "Enrollment states must include active, completed and dropped."
     for field in ("activity_types", "metrics_tracked"):
-        value = data.get(field) or []
+        value = _or_empty(data.get(field), [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             errors[field] = "Must be a list of names."
     for field in ("vis_components", "sroi_dimensions"):
-        value = data.get(field) or {}
+        value = _or_empty(data.get(field), {})
         if not isinstance(value, dict) or not all(isinstance(v, bool) for v in value.values()):
             errors[field] = "Must map names to true or false."
     return errors

@@ -105,7 +105,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             )
         )
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):

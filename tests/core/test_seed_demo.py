@@ -1,0 +1,49 @@
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from accounts.models import User
+
+DEMO_MODELS = [
+    "accounts.User",
+    "accounts.Company",
+    "accounts.CompanyMembership",
+    "templates_app.ProgramTemplate",
+    "programs.BeneficiaryGroup",
+    "programs.Program",
+    "programs.Campaign",
+    "enrollments.Enrollment",
+    "core.AuditEntry",
+]
+
+
+def _counts():
+    return {label: apps.get_model(label).objects.count() for label in DEMO_MODELS}
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_consistent():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Demo data ready." in out.getvalue()
+    first = _counts()
+    assert first["templates_app.ProgramTemplate"] == 8
+    assert first["programs.Program"] == 8
+    assert first["programs.Campaign"] == 3
+    assert first["enrollments.Enrollment"] == 4
+    call_command("seed_demo", stdout=StringIO())
+    assert _counts() == first
+    roles = {u.email: sorted(g.name for g in u.groups.all()) for u in User.objects.prefetch_related("groups")}
+    assert roles == {
+        "admin@demo.local": [],
+        "operator@demo.local": ["operator"],
+        "reviewer@demo.local": ["reviewer"],
+        "mentor@demo.local": ["mentor"],
+        "writer@demo.local": ["writer"],
+        "integrator@demo.local": ["integrator"],
+    }
+    assert User.objects.get(email="admin@demo.local").is_superuser
+    assert User.objects.get(email="writer@demo.local").check_password("demo12345")
+    call_command("check_integrity", stdout=StringIO())  # raises CommandError on any problem
