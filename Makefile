@@ -58,7 +58,7 @@ lint: install-dev ## ruff check and format check
 importlint: install-dev ## import-linter: the layers contract of ARCHITECTURE.md
 	$(VENV)/bin/lint-imports
 
-migrations-check: install-dev ## Fail if a model change has no migration
+migrations-check: install-dev services ## Fail if a model change has no migration
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(TEST_DATABASE_URL) \
 		$(PY) manage.py makemigrations --check --dry-run
 

@@ -23,4 +23,10 @@ if ! redis_up; then
   for _ in $(seq 1 30); do redis_up && break; sleep 1; done
   redis_up || { echo "ERROR: Redis did not start." >&2; exit 1; }
 fi
+# The database the checks connect to (pytest creates its own test_ database beside it).
+db="${PLATFORM_DB:-platform}"
+if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+  createdb -h 127.0.0.1 -U postgres "$db"
+  echo "Created database $db."
+fi
 echo "PostgreSQL and Redis are up."
