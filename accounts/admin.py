@@ -3,10 +3,11 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
+from django.db import models
 
 from accounts.models import ApiToken, Company, CompanyMembership, ExternalIdentity, User
-from accounts.services import api_token_issue, api_token_revoke
-from core.admin import AuditTrailMixin
+from accounts.services import api_token_issue, api_token_revoke, company_create, company_update
+from core.admin import AuditTrailMixin, ServiceAdminMixin
 from core.middleware import valid_timezone
 
 
@@ -83,7 +84,7 @@ class UserAdmin(AuditTrailMixin, DjangoUserAdmin):
     def role_list(self, obj) -> str:
         return ", ".join(sorted(g.name for g in obj.groups.all())) or "-"
 
-    @admin.action(description="Issue an API token (shown once)")
+    @admin.action(description="Issue an API token (shown once)", permissions=["change"])
     def issue_token(self, request, queryset):
         for user in queryset:
             _, key = api_token_issue(user=user, name="admin", actor=request.user)
@@ -94,13 +95,37 @@ class UserAdmin(AuditTrailMixin, DjangoUserAdmin):
             )
 
 
+COMPANY_FORM_FIELDS = ("name", "description", "country", "website", "is_active")
+
+
 @admin.register(Company)
-class CompanyAdmin(AuditTrailMixin, admin.ModelAdmin):
+class CompanyAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
     list_display = ("name", "key", "country", "is_active", "member_count")
     list_filter = ("is_active", "country")
     search_fields = ("name", "key")
     prepopulated_fields = {"key": ("name",)}
     readonly_fields = ("audit_trail", "created_at", "updated_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key identifies the company to partner systems; the service never changes it.
+        return ("key", *self.readonly_fields) if obj else self.readonly_fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj else super().get_prepopulated_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in COMPANY_FORM_FIELDS if f in form.cleaned_data}
+        if change:
+            # The form has already copied its values onto `obj`; the service compares with the stored row.
+            saved = company_update(company=Company.objects.get(pk=obj.pk), data=data, actor=request.user)
+        else:
+            is_active = data.pop("is_active", True)
+            saved = company_create(key=form.cleaned_data["key"], actor=request.user, **data)
+            if not is_active:
+                saved = company_update(company=saved, data={"is_active": False}, actor=request.user)
+        obj.pk = saved.pk
+        obj._state.adding = False
 
     def get_queryset(self, request):
         from django.db.models import Count
@@ -143,7 +168,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke(self, request, queryset):
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):

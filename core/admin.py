@@ -8,6 +8,7 @@ import json
 
 from django.contrib import admin, messages
 from django.http import HttpResponse, HttpResponseRedirect
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.audit import audit_entries_for
@@ -15,6 +16,12 @@ from core.errors import DomainError
 from core.models import AuditEntry, IdempotencyRecord
 
 AUDIT_ROWS_SHOWN = 50
+
+
+def domain_error_text(exc: DomainError) -> str:
+    """The error's summary followed by each field's message ("reason: ... needs a reason.")."""
+    details = [f"{path}: {message}" for path, message in exc.errors.items()]
+    return " ".join([exc.detail, *details]) if details else exc.detail
 
 
 def pretty_json(value) -> str:
@@ -39,7 +46,7 @@ class AuditTrailMixin:
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
             (
                 (
-                    e.created_at.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                    timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S %Z"),
                     e.actor_label,
                     e.action,
                     json.dumps(e.changes, sort_keys=True, ensure_ascii=False),
@@ -64,7 +71,7 @@ class ServiceAdminMixin:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as exc:
-            self.message_user(request, exc.detail, level=messages.ERROR)
+            self.message_user(request, domain_error_text(exc), level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def run_service_action(self, request, queryset, fn, success: str) -> None:
@@ -75,7 +82,7 @@ class ServiceAdminMixin:
                 fn(obj)
                 done += 1
             except DomainError as exc:
-                self.message_user(request, f"{obj}: {exc.detail}", level=messages.ERROR)
+                self.message_user(request, f"{obj}: {domain_error_text(exc)}", level=messages.ERROR)
         if done:
             self.message_user(request, success.format(count=done), level=messages.SUCCESS)
 

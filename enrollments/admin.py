@@ -81,15 +81,18 @@ class EnrollmentAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
             f"{label} {{count}} enrollment(s).",
         )
 
-    @admin.action(description="Complete selected enrollments")
+    @admin.action(description="Complete selected enrollments", permissions=["change"])
     def complete(self, request, queryset):
         self._status(request, queryset, EnrollmentStatus.COMPLETED, "Completed")
 
-    @admin.action(description="Drop selected enrollments")
+    @admin.action(description="Drop selected enrollments", permissions=["change"])
     def drop(self, request, queryset):
         self._status(request, queryset, EnrollmentStatus.DROPPED, "Dropped")
 
-    @admin.action(description="Reactivate selected dropped enrollments (reason required)")
+    @admin.action(
+        description="Reactivate selected dropped enrollments (reason required)",
+        permissions=["change"],
+    )
     def reactivate(self, request, queryset):
         self._status(request, queryset, EnrollmentStatus.ACTIVE, "Reactivated")
 

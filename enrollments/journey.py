@@ -25,8 +25,9 @@ def journey_flags_from_rows(rows) -> dict[str, Any]:
         if status == EnrollmentStatus.ACTIVE:
             active_programs.add(str(program_id))
             active_types.add(program_type)
-        if completed_at is not None:
-            flags[f"{program_type}_completed_at"] = completed_at.date().isoformat()
+        if completed_at is not None:  # the latest completion of the type, whatever the row order
+            completed_key, completed_on = f"{program_type}_completed_at", completed_at.date().isoformat()
+            flags[completed_key] = max(flags.get(completed_key, completed_on), completed_on)
     flags["programs_count"] = len(active_programs)
     flags["active_program_types"] = sorted(active_types)
     flags["active_enrollments_count"] = counts[EnrollmentStatus.ACTIVE]

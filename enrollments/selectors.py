@@ -75,14 +75,17 @@ def campaigns_over_capacity() -> QuerySet[Campaign]:
 
 
 def users_with_stale_journey_flags() -> list:
-    """Users with enrollments whose stored flags differ from the ones derived now (two queries,
-    whatever the number of users)."""
+    """Users whose stored flags differ from the ones derived from their enrollments now: users
+    with enrollments, and users with a stored record but no enrollments (two queries, whatever
+    the number of users)."""
     stored = dict(JourneyFlags.objects.values_list("user_id", "flags"))
     rows = Enrollment.objects.order_by("user_id", "enrolled_at", "id").values_list("user_id", *JOURNEY_ROW_FIELDS)
     stale = []
     for user_id, user_rows in groupby(rows.iterator(chunk_size=2000), key=lambda row: row[0]):
-        if stored.get(user_id) != journey_flags_from_rows(row[1:] for row in user_rows):
+        if stored.pop(user_id, None) != journey_flags_from_rows(row[1:] for row in user_rows):
             stale.append(user_id)
+    no_enrollments = journey_flags_from_rows([])
+    stale.extend(user_id for user_id, flags in stored.items() if flags != no_enrollments)
     return stale
 
 

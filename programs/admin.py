@@ -31,6 +31,10 @@ class BeneficiaryGroupAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin
     def get_readonly_fields(self, request, obj=None):
         return ("key", "audit_trail") if obj else ("audit_trail",)
 
+    def get_prepopulated_fields(self, request, obj=None):
+        # The key is read-only once saved; prepopulating a field missing from the form crashes.
+        return {} if obj else super().get_prepopulated_fields(request, obj)
+
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in ("name", "description", "tags", "countries", "languages", "is_active")}
         if change:
@@ -123,19 +127,19 @@ class ProgramAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
             f"{label} {{count}} program(s).",
         )
 
-    @admin.action(description="Activate selected programs")
+    @admin.action(description="Activate selected programs", permissions=["change"])
     def activate(self, request, queryset):
         self._status(request, queryset, ProgramStatus.ACTIVE, "Activated")
 
-    @admin.action(description="Pause selected programs")
+    @admin.action(description="Pause selected programs", permissions=["change"])
     def pause(self, request, queryset):
         self._status(request, queryset, ProgramStatus.PAUSED, "Paused")
 
-    @admin.action(description="Close selected programs")
+    @admin.action(description="Close selected programs", permissions=["change"])
     def close(self, request, queryset):
         self._status(request, queryset, ProgramStatus.CLOSED, "Closed")
 
-    @admin.action(description="Archive selected programs")
+    @admin.action(description="Archive selected programs", permissions=["change"])
     def archive(self, request, queryset):
         self._status(request, queryset, ProgramStatus.ARCHIVED, "Archived")
 
@@ -220,19 +224,19 @@ class CampaignAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
             f"{label} {{count}} campaign(s).",
         )
 
-    @admin.action(description="Activate selected campaigns")
+    @admin.action(description="Activate selected campaigns", permissions=["change"])
     def activate(self, request, queryset):
         self._status(request, queryset, CampaignStatus.ACTIVE, "Activated")
 
-    @admin.action(description="Pause selected campaigns")
+    @admin.action(description="Pause selected campaigns", permissions=["change"])
     def pause(self, request, queryset):
         self._status(request, queryset, CampaignStatus.PAUSED, "Paused")
 
-    @admin.action(description="Complete selected campaigns")
+    @admin.action(description="Complete selected campaigns", permissions=["change"])
     def complete(self, request, queryset):
         self._status(request, queryset, CampaignStatus.COMPLETED, "Completed")
 
-    @admin.action(description="Cancel selected campaigns")
+    @admin.action(description="Cancel selected campaigns", permissions=["change"])
     def cancel(self, request, queryset):
         self._status(request, queryset, CampaignStatus.CANCELLED, "Cancelled")
 

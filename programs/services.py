@@ -326,7 +326,8 @@ def program_update(*, program: Program, data: dict[str, Any], actor: Any = None)
             errors.update(
                 _campaign_config_errors(list(program.campaigns.all()), new_config, program.template.config_schema)
             )
-    _raise(errors)
+    config_failed = any(path.startswith(("config_overrides", "campaigns/")) for path in errors)
+    _raise(errors, "Config validation failed." if config_failed else "The request has invalid fields.")
     changes = _changes(program, fields)
     if not changes:
         return program
@@ -375,6 +376,14 @@ def program_migrate_template(
     if template.template_key != current.template_key:
         raise ValidationFailed(
             errors={"template_id": f"Programs migrate within their template key '{current.template_key}'."}
+        )
+    if template.category != current.category:
+        # The program type is written through to every enrollment (dual-write); it never changes.
+        raise ValidationFailed(
+            errors={
+                "template_id": f"Template v{template.version} is a {template.category} template; the program "
+                f"stays a {current.category} program."
+            }
         )
     if template.version <= current.version:
         raise Conflict(f"The program is on v{current.version}; it can only move to a newer version.")

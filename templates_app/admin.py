@@ -80,7 +80,7 @@ class ProgramTemplateAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin)
         obj.pk = saved.pk
         obj._state.adding = False
 
-    @admin.action(description="Publish selected drafts")
+    @admin.action(description="Publish selected drafts", permissions=["change"])
     def publish(self, request, queryset):
         self.run_service_action(
             request,
@@ -89,7 +89,10 @@ class ProgramTemplateAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin)
             "Published {count} template(s).",
         )
 
-    @admin.action(description="Publish selected drafts and deprecate their previous versions")
+    @admin.action(
+        description="Publish selected drafts and deprecate their previous versions",
+        permissions=["change"],
+    )
     def publish_deprecating_previous(self, request, queryset):
         self.run_service_action(
             request,
@@ -98,7 +101,7 @@ class ProgramTemplateAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin)
             "Published {count} template(s); previous versions deprecated.",
         )
 
-    @admin.action(description="Start a new version (draft) of selected templates")
+    @admin.action(description="Start a new version (draft) of selected templates", permissions=["add"])
     def new_version(self, request, queryset):
         self.run_service_action(
             request,
@@ -107,7 +110,7 @@ class ProgramTemplateAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin)
             "Created {count} new draft version(s).",
         )
 
-    @admin.action(description="Archive selected templates")
+    @admin.action(description="Archive selected templates", permissions=["change"])
     def archive(self, request, queryset):
         self.run_service_action(
             request,
