@@ -94,9 +94,7 @@ def test_validation_errors_map_each_field_to_one_message(operator_api):
 
 @pytest.mark.django_db
 def test_nested_validation_errors_are_flattened_to_paths(operator_api, group):
-    response = operator_api.patch(
-        f"/api/v1/admin/beneficiary-groups/{group.id}", {"tags": ["ok", ""]}, format="json"
-    )
+    response = operator_api.patch(f"/api/v1/admin/beneficiary-groups/{group.id}", {"tags": ["ok", ""]}, format="json")
     body = _problem(response, 400, "validation-error")
     assert body["errors"] == {"tags/1": "This field may not be blank."}
 
@@ -109,7 +107,5 @@ def test_malformed_uuid_in_path_is_404_not_500(operator_api):
 
 @pytest.mark.django_db
 def test_another_users_object_and_missing_object_answer_the_same_404(operator_api):
-    body = _problem(
-        operator_api.get("/api/v1/admin/companies/00000000-0000-0000-0000-000000000000"), 404, "not-found"
-    )
+    body = _problem(operator_api.get("/api/v1/admin/companies/00000000-0000-0000-0000-000000000000"), 404, "not-found")
     assert body["detail"] == "No Company matches the given query."

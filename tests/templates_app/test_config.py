@@ -127,9 +127,7 @@ def test_prefix_is_used_for_every_path():
 
 
 def test_error_on_the_whole_document_is_reported_at_the_prefix():
-    assert config_errors(SCHEMA, [1], prefix="default_config") == {
-        "default_config": "[1] is not of type 'object'"
-    }
+    assert config_errors(SCHEMA, [1], prefix="default_config") == {"default_config": "[1] is not of type 'object'"}
 
 
 # --- schema_errors ------------------------------------------------------------------------------
@@ -160,7 +158,9 @@ def test_schema_must_describe_an_object():
 
 
 def test_schema_errors_prefix():
-    assert schema_errors({"type": 5}, prefix="schema") == {"schema/type": "5 is not valid under any of the given schemas"}
+    assert schema_errors({"type": 5}, prefix="schema") == {
+        "schema/type": "5 is not valid under any of the given schemas"
+    }
     assert schema_errors([], prefix="schema") == {"schema": "A config schema must be a JSON object."}
 
 

@@ -77,7 +77,8 @@ def test_every_builtin_schema_is_valid_and_its_default_config_validates(spec):
 
     assert schema_errors(schema) == {}
     assert config_errors(schema, spec["default_config"]) == {}
-    assert template_definition_errors({**spec, "config_schema": schema}) == {}
+    definition = {"enrollment_states": ["active", "completed", "dropped"], **spec, "config_schema": schema}
+    assert template_definition_errors(definition) == {}
 
 
 def test_builtins_cover_the_eight_program_types():
@@ -152,7 +153,13 @@ def test_create_makes_a_draft_version_1_with_an_audit_entry(db):
 @pytest.mark.parametrize(
     ("fields", "errors"),
     [
-        ({"category": "chess"}, {"category": "Unknown category 'chess'. Use one of: " + ", ".join(TemplateCategory)}),
+        (
+            {"category": "chess"},
+            {
+                "category": "Unknown category 'chess'. Use one of: mentorship, buddy, language, upskilling, "
+                "fee_waiver, career_lab, pitch_week, live_read."
+            },
+        ),
         ({"config_schema": False}, {"config_schema": "A config schema must be a JSON object."}),
         ({"config_schema": []}, {"config_schema": "A config schema must be a JSON object."}),
         ({"default_config": []}, {"default_config": "The default config must be a JSON object."}),
@@ -243,9 +250,7 @@ def test_published_templates_are_immutable(db):
     with pytest.raises(Conflict) as exc:
         template_update(template=template, data={"name": "New"})
 
-    assert exc.value.detail == (
-        "Only draft templates can be edited; this one is active. Create a new version instead."
-    )
+    assert exc.value.detail == ("Only draft templates can be edited; this one is active. Create a new version instead.")
 
 
 def test_publish_sets_status_and_published_at_and_audits(db):
