@@ -6,7 +6,16 @@ from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
 from django.db import models
 
 from accounts.models import ApiToken, Company, CompanyMembership, ExternalIdentity, User
-from accounts.services import api_token_issue, api_token_revoke, company_create, company_update
+from accounts.services import (
+    USER_ADMIN_FIELDS,
+    api_token_issue,
+    api_token_revoke,
+    company_create,
+    company_update,
+    user_create_or_update,
+    user_set_groups,
+    user_update,
+)
 from core.admin import AuditTrailMixin, ServiceAdminMixin
 from core.middleware import valid_timezone
 
@@ -57,7 +66,7 @@ class ApiTokenInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(AuditTrailMixin, DjangoUserAdmin):
+class UserAdmin(ServiceAdminMixin, AuditTrailMixin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ("email",)
@@ -79,6 +88,28 @@ class UserAdmin(AuditTrailMixin, DjangoUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def get_inline_instances(self, request, obj=None):
+        # Adding a user is e-mail and password only; memberships and identities come after.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        # Through the services, so every change is audited (passwords have their own admin form).
+        if change:
+            data = {f: form.cleaned_data[f] for f in USER_ADMIN_FIELDS if f in form.changed_data}
+            user_update(user=obj, data=data, actor=request.user)
+            return
+        saved, _ = user_create_or_update(
+            email=form.cleaned_data["email"], password=form.cleaned_data.get("password1"), actor=request.user
+        )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        groups = form.cleaned_data.pop("groups", None)
+        super().save_related(request, form, formsets, change)
+        if groups is not None:
+            user_set_groups(user=form.instance, groups=list(groups), actor=request.user)
 
     @admin.display(description="Roles")
     def role_list(self, obj) -> str:

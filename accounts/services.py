@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from typing import Any
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from accounts.models import ApiToken, Company, CompanyMembership, ExternalIdentity, User
 from core import clock
@@ -26,6 +27,26 @@ def hash_token_key(key: str) -> str:
 def roles_ensure_groups() -> list[Group]:
     """Create the role groups (idempotent)."""
     return [Group.objects.get_or_create(name=name)[0] for name in sorted(ROLE_NAMES)]
+
+
+def roles_grant_app_permissions(app_config: Any) -> int:
+    """Give the role groups the admin permissions an app declares in its AppConfig as
+    `role_permissions = {"operator": ("view", "add", "change"), ...}` (idempotent; permissions an
+    administrator granted by hand stay). Runs after every migrate."""
+    grants: dict[str, tuple[str, ...]] = getattr(app_config, "role_permissions", {})
+    if not grants:
+        return 0
+    groups = {group.name: group for group in roles_ensure_groups()}
+    added = 0
+    for role, actions in grants.items():
+        codenames = Q()
+        for action in actions:
+            codenames |= Q(codename__startswith=f"{action}_")
+        permissions = Permission.objects.filter(codenames, content_type__app_label=app_config.label)
+        before = groups[role].permissions.count()
+        groups[role].permissions.add(*permissions)
+        added += groups[role].permissions.count() - before
+    return added
 
 
 def _check_timezone(value: str) -> None:
@@ -75,6 +96,52 @@ def user_create_or_update(
         user.save(update_fields=[*update_fields, "updated_at"])
         audit_record(actor=actor, action="user.updated", target=user, changes=changed)
     return user, created
+
+
+USER_ADMIN_FIELDS = ("email", "full_name", "timezone", "is_staff", "is_active", "is_superuser")
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict[str, Any], actor: Any = None) -> User:
+    """Change a user's profile and access flags (the admin's user page)."""
+    unknown = set(data) - set(USER_ADMIN_FIELDS)
+    if unknown:
+        raise ValidationFailed(errors={f: "This field cannot be changed here." for f in sorted(unknown)})
+    if "timezone" in data:
+        _check_timezone(data["timezone"])
+    fields = dict(data)
+    if "email" in fields:
+        fields["email"] = User.objects.normalize_email(fields["email"]).strip().lower()
+        if User.objects.filter(email=fields["email"]).exclude(pk=user.pk).exists():
+            raise Conflict(f"Another user already has the e-mail {fields['email']}.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changes = {f: [getattr(user, f), v] for f, v in fields.items() if getattr(user, f) != v}
+    if changes:
+        for field in changes:
+            setattr(user, field, fields[field])
+        user.save(update_fields=[*changes, "updated_at"])
+        audit_record(actor=actor, action="user.updated", target=user, changes=changes)
+    return user
+
+
+@transaction.atomic
+def user_set_groups(*, user: User, groups: list[Group], actor: Any = None) -> None:
+    """Make the user's groups exactly `groups`; role groups change through the audited grant and
+    revoke, other groups directly."""
+    wanted = {group.pk: group for group in groups}
+    current = {group.pk: group for group in user.groups.all()}
+    for pk, group in wanted.items():
+        if pk not in current:
+            if group.name in ROLE_NAMES:
+                user_grant_role(user=user, role=group.name, actor=actor)
+            else:
+                user.groups.add(group)
+    for pk, group in current.items():
+        if pk not in wanted:
+            if group.name in ROLE_NAMES:
+                user_revoke_role(user=user, role=group.name, actor=actor)
+            else:
+                user.groups.remove(group)
 
 
 @transaction.atomic

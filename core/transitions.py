@@ -23,8 +23,9 @@ class TransitionTable:
     def check(self, current: str, target: str) -> None:
         if target not in self.targets(current):
             allowed = ", ".join(sorted(self.targets(current))) or "none (final state)"
+            article = "An" if self.name[:1] in "aeiou" else "A"
             raise IllegalTransition(
-                f"A {self.name} cannot go from '{current}' to '{target}'. Allowed from '{current}': {allowed}."
+                f"{article} {self.name} cannot go from '{current}' to '{target}'. Allowed from '{current}': {allowed}."
             )
 
 

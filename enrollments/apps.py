@@ -5,12 +5,25 @@ class EnrollmentsConfig(AppConfig):
     name = "enrollments"
     verbose_name = "Enrollments"
     default_auto_field = "django.db.models.BigAutoField"
+    # Admin permissions of the role groups (granted after migrate by accounts).
+    role_permissions = {"operator": ("view", "add", "change"), "reviewer": ("view",)}
 
     def ready(self) -> None:
         from core.demo import register_demo_seeder
         from enrollments.demo import seed_enrollments
-        from enrollments.services import campaign_max_enrollment_check
-        from programs.hooks import register_campaign_capacity_check
+        from enrollments.services import (
+            campaign_max_enrollment_check,
+            enrollments_follow_program,
+            program_migration_role_errors,
+        )
+        from programs.hooks import (
+            register_campaign_capacity_check,
+            register_program_changed_handler,
+            register_program_migration_check,
+        )
 
+        # Programs offers hooks; enrollments plugs in (imports only go down the layers).
         register_campaign_capacity_check(campaign_max_enrollment_check)
+        register_program_migration_check(program_migration_role_errors)
+        register_program_changed_handler(enrollments_follow_program)
         register_demo_seeder(order=40, name="enrollments: demo participants", fn=seed_enrollments)

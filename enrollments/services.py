@@ -44,8 +44,16 @@ def _places_taken(campaign: Campaign) -> int:
     return Enrollment.objects.filter(campaign_id=campaign.pk, status__in=HOLDS_A_PLACE).count()
 
 
+def _check_program_open(program: Program) -> None:
+    if program.status != ProgramStatus.ACTIVE:
+        raise Conflict(f"The program '{program.name}' is {program.status} and takes no enrollments.")
+
+
 def _claim_place(campaign_id) -> Campaign:
+    """Lock the campaign and take one of its places: it must be active and not full."""
     campaign = _lock_campaign(campaign_id)
+    if campaign.status != CampaignStatus.ACTIVE:
+        raise Conflict(f"The campaign '{campaign.name}' is {campaign.status} and takes no enrollments.")
     taken = _places_taken(campaign)
     if taken >= campaign.max_enrollment:
         raise Conflict(
@@ -61,6 +69,39 @@ def campaign_max_enrollment_check(campaign: Campaign, new_max: int) -> str | Non
     if new_max < taken:
         return f"The campaign already holds {taken} enrollments; the maximum cannot be lowered to {new_max}."
     return None
+
+
+# --- Following program changes (hooks of programs) -------------------------------------------
+
+
+def program_migration_role_errors(program: Program, template: Any) -> dict[str, str]:
+    """A program cannot move to a template version that drops a role its enrollments hold."""
+    used = set(Enrollment.objects.filter(program=program).values_list("role", flat=True).distinct())
+    missing = sorted(used - set(template.role_names))
+    if not missing:
+        return {}
+    return {
+        "template_id": f"Enrollments of this program hold role(s) that v{template.version} does not "
+        f"define: {', '.join(missing)}."
+    }
+
+
+def enrollments_follow_program(program: Program, changed: set[str], actor: Any) -> None:
+    """Dual-write: enrollments copy their program's beneficiary group, so they follow a change."""
+    if "beneficiary_group" not in changed:
+        return
+    moved = (
+        Enrollment.objects.filter(program=program)
+        .exclude(beneficiary_group_id=program.beneficiary_group_id)
+        .update(beneficiary_group_id=program.beneficiary_group_id, updated_at=clock.now())
+    )
+    if moved:
+        audit_record(
+            actor=actor,
+            action="program.enrollments_regrouped",
+            target=program,
+            changes={"beneficiary_group": str(program.beneficiary_group_id), "enrollments": moved},
+        )
 
 
 # --- Journey flags ------------------------------------------------------------------------------
@@ -107,8 +148,7 @@ def enrollment_create(
         errors["enrolled_at"] = "An enrollment cannot start in the future."
     if errors:
         raise ValidationFailed(errors=errors)
-    if program.status != ProgramStatus.ACTIVE:
-        raise Conflict(f"The program '{program.name}' is {program.status} and takes no enrollments.")
+    _check_program_open(program)
 
     existing = Enrollment.objects.filter(user=user, program=program, role=role).first()
     if existing is not None:
@@ -116,8 +156,6 @@ def enrollment_create(
         raise Conflict(f"{user} is already enrolled in '{program.name}' as {role} ({existing.status}).{hint}")
     if campaign is not None:
         campaign = _claim_place(campaign.pk)
-        if campaign.status != CampaignStatus.ACTIVE:
-            raise Conflict(f"The campaign '{campaign.name}' is {campaign.status} and takes no enrollments.")
     try:
         with transaction.atomic():
             enrollment = Enrollment.objects.create(
@@ -154,7 +192,8 @@ def enrollment_create(
 @transaction.atomic
 def enrollment_set_status(*, enrollment: Enrollment, status: str, reason: str = "", actor: Any = None) -> Enrollment:
     """Complete or drop an active enrollment, or reactivate a dropped one (an operator decision
-    that needs a reason and a free place in its campaign). Completed is final."""
+    that needs a reason, an active program and a free place in an active campaign). Completed is
+    final."""
     enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     if status not in EnrollmentStatus.values:
         raise ValidationFailed(errors={"status": f"Use one of: {', '.join(EnrollmentStatus.values)}."})
@@ -170,6 +209,7 @@ def enrollment_set_status(*, enrollment: Enrollment, status: str, reason: str = 
     else:  # reactivation
         if not reason.strip():
             raise ValidationFailed(errors={"reason": "Reactivating a dropped enrollment needs a reason."})
+        _check_program_open(Program.objects.get(pk=enrollment.program_id))
         if enrollment.campaign_id:
             _claim_place(enrollment.campaign_id)
         extra["dropped_at"] = None

@@ -5,6 +5,8 @@ class ProgramsConfig(AppConfig):
     name = "programs"
     verbose_name = "Programs and campaigns"
     default_auto_field = "django.db.models.BigAutoField"
+    # Admin permissions of the role groups (granted after migrate by accounts).
+    role_permissions = {"operator": ("view", "add", "change"), "reviewer": ("view",)}
 
     def ready(self) -> None:
         from core.demo import register_demo_seeder

@@ -17,3 +17,36 @@ def register_campaign_capacity_check(fn: CampaignCapacityCheck) -> None:
 
 def campaign_capacity_errors(campaign: Any, new_max: int) -> list[str]:
     return [message for fn in _capacity_checks if (message := fn(campaign, new_max))]
+
+
+# fn(program, new_template) -> {field path: message} of reasons the program cannot move to it.
+ProgramMigrationCheck = Callable[[Any, Any], "dict[str, str]"]
+_migration_checks: list[ProgramMigrationCheck] = []
+
+
+def register_program_migration_check(fn: ProgramMigrationCheck) -> None:
+    if fn not in _migration_checks:
+        _migration_checks.append(fn)
+
+
+def program_migration_errors(program: Any, template: Any) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for fn in _migration_checks:
+        errors.update(fn(program, template))
+    return errors
+
+
+# fn(program, changed_fields, actor): runs in the program's transaction after it changed, so rows
+# that copy program fields (dual-write) follow.
+ProgramChangedHandler = Callable[[Any, "set[str]", Any], None]
+_changed_handlers: list[ProgramChangedHandler] = []
+
+
+def register_program_changed_handler(fn: ProgramChangedHandler) -> None:
+    if fn not in _changed_handlers:
+        _changed_handlers.append(fn)
+
+
+def program_changed(program: Any, changed: set[str], actor: Any) -> None:
+    for fn in _changed_handlers:
+        fn(program, changed, actor)

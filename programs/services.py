@@ -17,7 +17,7 @@ from core.middleware import valid_timezone
 from core.money import currency_error
 from core.transitions import TransitionTable, apply_transition
 from programs.enums import CampaignStatus, ProgramStatus
-from programs.hooks import campaign_capacity_errors
+from programs.hooks import campaign_capacity_errors, program_changed, program_migration_errors
 from programs.models import BeneficiaryGroup, Campaign, Program
 from templates_app.config import config_errors, deep_merge
 from templates_app.enums import TemplateStatus
@@ -341,6 +341,7 @@ def program_update(*, program: Program, data: dict[str, Any], actor: Any = None)
     if config_changed:
         _refresh_campaign_configs(program)
     audit_record(actor=actor, action="program.updated", target=program, changes=changes)
+    program_changed(program, set(changes), actor)
     return program
 
 
@@ -394,6 +395,7 @@ def program_migrate_template(
         new_config = deep_merge(template.default_config, program.config_overrides)
         errors = _campaign_config_errors(list(program.campaigns.all()), new_config, template.config_schema)
     _raise(errors, f"The program's config does not validate against v{template.version}.")
+    _raise(program_migration_errors(program, template), f"The program cannot move to v{template.version}.")
     program.template = template
     program.program_type = template.category
     program.config = deep_merge(template.default_config, program.config_overrides)

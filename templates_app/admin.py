@@ -122,3 +122,10 @@ class ProgramTemplateAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin)
     def has_delete_permission(self, request, obj=None):
         # Deleting goes through the service (used templates are protected); the admin archives.
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # Published versions are immutable (programs rely on them): their page is view-only, so
+        # there is no Save button that could only fail. Actions still apply to the list.
+        if obj is not None and obj.status != TemplateStatus.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)

@@ -107,10 +107,10 @@ def world(enrollment, campaign, company, mentee, operator, client_for):
 
 @pytest.fixture
 def operator_with_perms(make_user):
-    """An operator (staff, role operator) holding the given Django model permissions."""
+    """A staff user without a role, holding only the given Django model permissions."""
 
     def _make(*codenames: str):
-        user = make_user(email="operator.perms@example.org", role="operator", is_staff=True)
+        user = make_user(email="operator.perms@example.org", is_staff=True)
         user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
         return type(user).objects.get(pk=user.pk)  # fresh: no permission cache
 
@@ -576,10 +576,22 @@ def test_program_and_campaign_changelists_show_enrollment_counts(admin_client, c
 # --- operators: staff with model permissions ----------------------------------------------------
 
 
-def test_operator_without_model_permissions_cannot_open_templates(client, operator):
-    client.force_login(operator)
+def test_staff_without_a_role_or_permissions_cannot_open_templates(client, make_user):
+    client.force_login(make_user(email="staff@example.org", is_staff=True))
     assert client.get("/admin/").status_code == 200
     assert client.get(url(ProgramTemplate, "changelist")).status_code == 403
+
+
+def test_the_operator_role_carries_the_admin_permissions(client, operator, mentorship_template):
+    draft = template_new_version(template=mentorship_template)
+    client.force_login(operator)
+    response = client.get(url(ProgramTemplate, "changelist"))
+    assert response.status_code == 200
+    assert {"publish", "publish_deprecating_previous", "new_version", "archive"} == actions_offered(
+        response.content.decode()
+    )
+    response = run_action(client, ProgramTemplate, "publish", [draft])
+    assert message_texts(response) == ["Published 1 template(s)."]
 
 
 def test_operator_with_view_permission_cannot_run_service_actions(client, operator_with_perms, mentorship_template):
@@ -611,3 +623,11 @@ def test_operator_with_change_permission_publishes_a_draft(client, operator_with
     entry = AuditEntry.objects.get(action="template.published", target_id=str(draft.pk))
     assert entry.actor_id == user.pk
     assert entry.actor_label == "operator.perms@example.org"
+
+
+def test_a_published_template_page_is_view_only(admin_client, mentorship_template):
+    html = admin_client.get(url(ProgramTemplate, "change", mentorship_template.pk)).content.decode()
+    assert 'name="_save"' not in html
+    assert "&quot;default_duration_minutes&quot;: 60" in html  # the pretty, read-only config
+    draft = template_new_version(template=mentorship_template)
+    assert 'name="_save"' in admin_client.get(url(ProgramTemplate, "change", draft.pk)).content.decode()

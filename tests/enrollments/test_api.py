@@ -383,9 +383,8 @@ def test_completed_is_final(operator_api, enrollment, target):
         "Illegal status transition",
         409,
     )
-    # (core.transitions says "A enrollment"; the article is not this test's business.)
-    assert body["detail"].endswith(
-        f" enrollment cannot go from 'completed' to '{target}'. Allowed from 'completed': none (final state)."
+    assert body["detail"] == (
+        f"An enrollment cannot go from 'completed' to '{target}'. Allowed from 'completed': none (final state)."
     )
     enrollment.refresh_from_db()
     assert enrollment.status == "completed"
