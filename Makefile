@@ -11,7 +11,7 @@ PORT ?= 8000
 # Tests run on PostgreSQL and the local Redis (the machine services, started if needed).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/platform
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: help install install-dev run migrate seed services browser lint \
         importlint migrations-check check schema pytest test e2e bench embedded-check clean
