@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpResponse, HttpResponseRedirect
@@ -85,6 +87,27 @@ class ServiceAdminMixin:
                 self.message_user(request, f"{obj}: {domain_error_text(exc)}", level=messages.ERROR)
         if done:
             self.message_user(request, success.format(count=done), level=messages.SUCCESS)
+
+
+def status_action(
+    name: str,
+    *,
+    to: str,
+    description: str,
+    done: str,
+    apply: Callable[[Any, str, Any, str], Any],
+    default_reason: str = "",
+):
+    """An admin action (named `name`) that moves each selected object to status `to` through
+    `apply(obj, to, actor, reason)`, a service call. The reason is the action form's `reason`
+    field where the admin has one, else `default_reason`. Needs the change permission."""
+
+    def action(modeladmin, request, queryset):
+        reason = request.POST.get("reason", "").strip() or default_reason
+        modeladmin.run_service_action(request, queryset, lambda obj: apply(obj, to, request.user, reason), done)
+
+    action.__name__ = name
+    return admin.action(description=description, permissions=["change"])(action)
 
 
 def export_as_csv(modeladmin, request, queryset, fields: list[str], filename: str):

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, Q
 
-from core.admin import AuditTrailMixin, ServiceAdminMixin, pretty_json
+from core.admin import AuditTrailMixin, ServiceAdminMixin, pretty_json, status_action
 from enrollments.enums import HOLDS_A_PLACE, EnrollmentStatus
 from enrollments.models import Enrollment, JourneyFlags
 from enrollments.services import enrollment_create, enrollment_set_status
@@ -30,6 +30,10 @@ class EnrollmentForm(forms.ModelForm):
         return cleaned
 
 
+def _set_status(enrollment, status, actor, reason):
+    return enrollment_set_status(enrollment=enrollment, status=status, reason=reason, actor=actor)
+
+
 @admin.register(Enrollment)
 class EnrollmentAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
     form = EnrollmentForm
@@ -40,7 +44,21 @@ class EnrollmentAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
     list_select_related = ("user", "program", "campaign")
     autocomplete_fields = ("user",)
     date_hierarchy = "enrolled_at"
-    actions = ["complete", "drop", "reactivate"]
+    actions = [
+        status_action(
+            name, to=status, description=description, done=f"{done} {{count}} enrollment(s).", apply=_set_status
+        )
+        for name, status, description, done in (
+            ("complete", EnrollmentStatus.COMPLETED, "Complete selected enrollments", "Completed"),
+            ("drop", EnrollmentStatus.DROPPED, "Drop selected enrollments", "Dropped"),
+            (
+                "reactivate",
+                EnrollmentStatus.ACTIVE,
+                "Reactivate selected dropped enrollments (reason required)",
+                "Reactivated",
+            ),
+        )
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         base = [
@@ -71,30 +89,6 @@ class EnrollmentAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
         )
         obj.pk = saved.pk
         obj._state.adding = False
-
-    def _status(self, request, queryset, status, label):
-        reason = request.POST.get("reason", "")
-        self.run_service_action(
-            request,
-            queryset,
-            lambda e: enrollment_set_status(enrollment=e, status=status, reason=reason, actor=request.user),
-            f"{label} {{count}} enrollment(s).",
-        )
-
-    @admin.action(description="Complete selected enrollments", permissions=["change"])
-    def complete(self, request, queryset):
-        self._status(request, queryset, EnrollmentStatus.COMPLETED, "Completed")
-
-    @admin.action(description="Drop selected enrollments", permissions=["change"])
-    def drop(self, request, queryset):
-        self._status(request, queryset, EnrollmentStatus.DROPPED, "Dropped")
-
-    @admin.action(
-        description="Reactivate selected dropped enrollments (reason required)",
-        permissions=["change"],
-    )
-    def reactivate(self, request, queryset):
-        self._status(request, queryset, EnrollmentStatus.ACTIVE, "Reactivated")
 
     def has_delete_permission(self, request, obj=None):
         return False

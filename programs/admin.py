@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from core.admin import AuditTrailMixin, ServiceAdminMixin, pretty_json
+from core.admin import AuditTrailMixin, ServiceAdminMixin, pretty_json, status_action
 from programs.enums import CampaignStatus, ProgramStatus
 from programs.models import BeneficiaryGroup, Campaign, Program
 from programs.services import (
@@ -18,6 +18,14 @@ from programs.services import (
 from templates_app.config import config_errors, deep_merge
 from templates_app.enums import TemplateStatus
 from templates_app.models import ProgramTemplate
+
+
+def _set_program_status(program, status, actor, reason):
+    return program_set_status(program=program, status=status, actor=actor, reason=reason)
+
+
+def _set_campaign_status(campaign, status, actor, reason):
+    return campaign_update(campaign=campaign, data={"status": status}, actor=actor, reason=reason)
 
 
 @admin.register(BeneficiaryGroup)
@@ -88,7 +96,22 @@ class ProgramAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
     search_fields = ("name", "program_key", "description")
     list_select_related = ("template", "beneficiary_group")
     inlines = [CampaignInline]
-    actions = ["activate", "pause", "close", "archive"]
+    actions = [
+        status_action(
+            name,
+            to=status,
+            description=f"{label} selected programs",
+            done=f"{done} {{count}} program(s).",
+            apply=_set_program_status,
+            default_reason="admin action",
+        )
+        for name, status, label, done in (
+            ("activate", ProgramStatus.ACTIVE, "Activate", "Activated"),
+            ("pause", ProgramStatus.PAUSED, "Pause", "Paused"),
+            ("close", ProgramStatus.CLOSED, "Close", "Closed"),
+            ("archive", ProgramStatus.ARCHIVED, "Archive", "Archived"),
+        )
+    ]
     autocomplete_fields = ("beneficiary_group",)
 
     def get_readonly_fields(self, request, obj=None):
@@ -118,30 +141,6 @@ class ProgramAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
             )
         obj.pk = saved.pk
         obj._state.adding = False
-
-    def _status(self, request, queryset, status, label):
-        self.run_service_action(
-            request,
-            queryset,
-            lambda p: program_set_status(program=p, status=status, actor=request.user, reason="admin action"),
-            f"{label} {{count}} program(s).",
-        )
-
-    @admin.action(description="Activate selected programs", permissions=["change"])
-    def activate(self, request, queryset):
-        self._status(request, queryset, ProgramStatus.ACTIVE, "Activated")
-
-    @admin.action(description="Pause selected programs", permissions=["change"])
-    def pause(self, request, queryset):
-        self._status(request, queryset, ProgramStatus.PAUSED, "Paused")
-
-    @admin.action(description="Close selected programs", permissions=["change"])
-    def close(self, request, queryset):
-        self._status(request, queryset, ProgramStatus.CLOSED, "Closed")
-
-    @admin.action(description="Archive selected programs", permissions=["change"])
-    def archive(self, request, queryset):
-        self._status(request, queryset, ProgramStatus.ARCHIVED, "Archived")
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -188,7 +187,22 @@ class CampaignAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
     search_fields = ("name", "program__name", "company__name")
     list_select_related = ("program", "company")
     autocomplete_fields = ("company",)
-    actions = ["activate", "pause", "complete", "cancel"]
+    actions = [
+        status_action(
+            name,
+            to=status,
+            description=f"{label} selected campaigns",
+            done=f"{done} {{count}} campaign(s).",
+            apply=_set_campaign_status,
+            default_reason="admin action",
+        )
+        for name, status, label, done in (
+            ("activate", CampaignStatus.ACTIVE, "Activate", "Activated"),
+            ("pause", CampaignStatus.PAUSED, "Pause", "Paused"),
+            ("complete", CampaignStatus.COMPLETED, "Complete", "Completed"),
+            ("cancel", CampaignStatus.CANCELLED, "Cancel", "Cancelled"),
+        )
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         base = ["status", "config_pretty", "audit_trail"]
@@ -215,30 +229,6 @@ class CampaignAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
             )
         obj.pk = saved.pk
         obj._state.adding = False
-
-    def _status(self, request, queryset, status, label):
-        self.run_service_action(
-            request,
-            queryset,
-            lambda c: campaign_update(campaign=c, data={"status": status}, actor=request.user, reason="admin action"),
-            f"{label} {{count}} campaign(s).",
-        )
-
-    @admin.action(description="Activate selected campaigns", permissions=["change"])
-    def activate(self, request, queryset):
-        self._status(request, queryset, CampaignStatus.ACTIVE, "Activated")
-
-    @admin.action(description="Pause selected campaigns", permissions=["change"])
-    def pause(self, request, queryset):
-        self._status(request, queryset, CampaignStatus.PAUSED, "Paused")
-
-    @admin.action(description="Complete selected campaigns", permissions=["change"])
-    def complete(self, request, queryset):
-        self._status(request, queryset, CampaignStatus.COMPLETED, "Completed")
-
-    @admin.action(description="Cancel selected campaigns", permissions=["change"])
-    def cancel(self, request, queryset):
-        self._status(request, queryset, CampaignStatus.CANCELLED, "Cancelled")
 
     def has_delete_permission(self, request, obj=None):
         return False
