@@ -173,6 +173,17 @@ class MyEnrollmentsApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class MyEnrollmentDetailApi(APIView):
+    @extend_schema(
+        operation_id="me_enrollments_retrieve",
+        description="One of the caller's enrollments; another user's answers 404.",
+        responses={200: MyEnrollmentOutput},
+        tags=["me"],
+    )
+    def get(self, request, enrollment_id):
+        return Response(MyEnrollmentOutput(get_object_or_404(enrollments_of_user(request.user), pk=enrollment_id)).data)
+
+
 class CampaignCapacityApi(APIView):
     permission_classes = [IsOperatorOrIntegrator]
 

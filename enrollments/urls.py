@@ -13,4 +13,5 @@ urlpatterns = [
     path("admin/integrity", api.IntegrityApi.as_view(), name="api-integrity"),
     path("admin/integrity/fix", api.IntegrityFixApi.as_view(), name="api-integrity-fix"),
     path("me/enrollments", api.MyEnrollmentsApi.as_view(), name="api-my-enrollments"),
+    path("me/enrollments/<uuid:enrollment_id>", api.MyEnrollmentDetailApi.as_view(), name="api-my-enrollment"),
 ]

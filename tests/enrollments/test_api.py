@@ -602,6 +602,20 @@ def test_me_enrollments_lists_only_the_callers(writer, writer_api, make_user, pr
     assert str(theirs.id) not in {r["id"] for r in body["results"]}
 
 
+def test_another_users_enrollment_answers_404_like_a_missing_one(writer, writer_api, make_user, program):
+    mine = enrollment_create(user=writer, program=program, role="mentee")
+    theirs = enrollment_create(user=make_user(email="someone-else@example.org"), program=program, role="mentee")
+
+    own = writer_api.get(f"/api/v1/me/enrollments/{mine.id}")
+    other = writer_api.get(f"/api/v1/me/enrollments/{theirs.id}")
+    missing = writer_api.get("/api/v1/me/enrollments/00000000-0000-0000-0000-000000000000")
+
+    assert own.status_code == 200
+    assert (own.json()["id"], own.json()["program_key"]) == (str(mine.id), program.program_key)
+    assert other.status_code == missing.status_code == 404
+    assert _problem(other) == _problem(missing)
+
+
 def test_me_enrollments_filter_by_status(writer, writer_api, program, buddy_program):
     enrollment_create(user=writer, program=program, role="mentee")
     dropped = enrollment_create(user=writer, program=buddy_program, role="participant")
