@@ -5,12 +5,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts import api as accounts_api
 from core import views as core_views
+from core.api import jobs as jobs_api
 from programs import views as program_views
 
 api_v1 = [
     path("me", accounts_api.MeApi.as_view(), name="api-me"),
     path("admin/companies", accounts_api.CompanyListCreateApi.as_view(), name="api-companies"),
     path("admin/companies/<uuid:company_id>", accounts_api.CompanyDetailApi.as_view(), name="api-company"),
+    path("admin/jobs", jobs_api.JobListApi.as_view(), name="api-jobs"),
+    path("admin/programs/jobs/run", jobs_api.JobRunApi.as_view(), name="api-jobs-run"),
+    path("admin/job-runs", jobs_api.JobRunListApi.as_view(), name="api-job-runs"),
+    path("admin/job-runs/<uuid:run_id>", jobs_api.JobRunDetailApi.as_view(), name="api-job-run"),
     path("", include("templates_app.urls")),
     path("", include("programs.urls")),
     path("", include("enrollments.urls")),

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from core.audit import audit_entries_for
 from core.errors import DomainError
-from core.models import AuditEntry, IdempotencyRecord
+from core.models import AuditEntry, IdempotencyRecord, JobRun
 
 AUDIT_ROWS_SHOWN = 50
 
@@ -180,4 +180,50 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    list_display = ("job", "status", "trigger", "started_at", "duration", "counts_summary", "progress")
+    list_filter = ("status", "job", "trigger")
+    search_fields = ("job", "error", "id")
+    date_hierarchy = "started_at"
+    list_select_related = ("triggered_by",)
+    readonly_fields = [f.name for f in JobRun._meta.fields] + ["counts_pretty"]
+    exclude = ("counts",)
+    actions = ["run_again"]
+
+    @admin.display(description="Duration")
+    def duration(self, obj) -> str:
+        return f"{obj.duration_seconds:.2f}s" if obj.duration_seconds is not None else "running"
+
+    @admin.display(description="Counts")
+    def counts_summary(self, obj) -> str:
+        return ", ".join(f"{k}={v}" for k, v in sorted(obj.counts.items())) or "-"
+
+    @admin.display(description="Counts")
+    def counts_pretty(self, obj):
+        return pretty_json(obj.counts)
+
+    @admin.action(description="Run the selected runs' jobs again now", permissions=["view"])
+    def run_again(self, request, queryset):
+        from core.jobs import run_job
+
+        for name in sorted(set(queryset.values_list("job", flat=True))):
+            try:
+                run = run_job(name, trigger=JobRun.Trigger.ADMIN, user=request.user)
+            except DomainError as exc:
+                self.message_user(request, exc.detail, level=messages.ERROR)
+                continue
+            level = messages.SUCCESS if run.status == JobRun.Status.SUCCEEDED else messages.ERROR
+            self.message_user(request, f"{name}: {run.status} ({self.counts_summary(run)}).", level=level)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

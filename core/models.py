@@ -70,3 +70,52 @@ class IdempotencyRecord(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class JobRun(BaseModel):
+    """One run of a scheduled job: who started it, when, what it did and how it ended."""
+
+    class Trigger(models.TextChoices):
+        BEAT = "beat", "Schedule (beat)"
+        API = "api", "API"
+        COMMAND = "command", "Management command"
+        ADMIN = "admin", "Admin"
+        KICK = "kick", "Kicked by new work"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        ABANDONED = "abandoned", "Abandoned (its worker died)"
+
+    job = models.CharField(max_length=100, db_index=True)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    progress = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # At most one running row per job: the second guard behind the advisory lock, and the
+            # only one on SQLite.
+            models.UniqueConstraint(
+                fields=["job"], condition=models.Q(status="running"), name="jobrun_one_running_per_job"
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.status} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from config import schedule as _job_schedule
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -159,6 +161,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# The beat schedule of every job, defined in code in one place (see config/schedule.py).
+JOB_SCHEDULE = _job_schedule.SCHEDULE
 
 # --- REST framework and OpenAPI ---------------------------------------------------------------
 

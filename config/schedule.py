@@ -1,0 +1,13 @@
+"""When each scheduled job runs: the whole beat schedule, in one place.
+
+`manage.py sync_schedule` (also run after every migrate) writes it into django-celery-beat's tables;
+operators can then pause an entry or change its timing in the admin, and a later sync keeps their
+`enabled` choice. Each entry runs `core.run_job` with the job's name.
+"""
+
+# job name -> {"every": seconds} or {"crontab": "minute hour day_of_month month_of_year day_of_week"}
+SCHEDULE: dict[str, dict] = {
+    "crm_dispatch": {"every": 5},
+    "notification_dispatch": {"every": 60},
+    "housekeeping": {"crontab": "17 3 * * *"},
+}
