@@ -16,6 +16,8 @@ api_v1 = [
     path("admin/programs/jobs/run", jobs_api.JobRunApi.as_view(), name="api-jobs-run"),
     path("admin/job-runs", jobs_api.JobRunListApi.as_view(), name="api-job-runs"),
     path("admin/job-runs/<uuid:run_id>", jobs_api.JobRunDetailApi.as_view(), name="api-job-run"),
+    path("", include("notifications.urls")),
+    path("", include("crm_sync.urls")),
     path("", include("templates_app.urls")),
     path("", include("programs.urls")),
     path("", include("enrollments.urls")),
@@ -31,6 +33,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("notifications/", include("notifications.page_urls")),
     path("", program_views.catalog, name="catalog"),
     path("programs/<slug:program_key>/", program_views.program_detail, name="program-detail"),
 ]

@@ -47,6 +47,8 @@ THIRD_PARTY_APPS = [
 LOCAL_APPS = [
     "core",
     "accounts",
+    "notifications",
+    "crm_sync",
     "templates_app",
     "programs",
     "enrollments",
