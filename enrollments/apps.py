@@ -26,4 +26,9 @@ class EnrollmentsConfig(AppConfig):
         register_campaign_capacity_check(campaign_max_enrollment_check)
         register_program_migration_check(program_migration_role_errors)
         register_program_changed_handler(enrollments_follow_program)
+        from crm_sync.hooks import register_crm_entity
+        from enrollments.crm import crm_enrollments, crm_participants
+
+        register_crm_entity("enrollment", crm_enrollments)
+        register_crm_entity("participant", crm_participants)
         register_demo_seeder(order=40, name="enrollments: demo participants", fn=seed_enrollments)

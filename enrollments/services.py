@@ -13,6 +13,7 @@ from core import clock
 from core.audit import audit_record
 from core.errors import Conflict, ValidationFailed
 from core.transitions import TransitionTable, apply_transition
+from crm_sync.outbox import emit
 from enrollments.enums import HOLDS_A_PLACE, EnrollmentStatus, SourceSystem
 from enrollments.journey import journey_flags_compute
 from enrollments.models import Enrollment, JourneyFlags
@@ -118,6 +119,20 @@ def journey_flags_refresh(*, user_id) -> JourneyFlags:
     return record
 
 
+def enrollment_event_payload(enrollment: Enrollment) -> dict[str, Any]:
+    return {
+        "enrollment_id": str(enrollment.pk),
+        "user_id": str(enrollment.user_id),
+        "program_id": str(enrollment.program_id),
+        "campaign_id": str(enrollment.campaign_id) if enrollment.campaign_id else None,
+        "program_type": enrollment.program_type,
+        "role": enrollment.role,
+        "source_system": enrollment.source_system,
+        "status": enrollment.status,
+        "enrolled_at": enrollment.enrolled_at.isoformat(),
+    }
+
+
 # --- Enrollments --------------------------------------------------------------------------------
 
 
@@ -185,6 +200,12 @@ def enrollment_create(
         },
         reason=reason,
     )
+    emit(
+        event_type="enrollment.created",
+        subject=("enrollment", enrollment.pk),
+        payload=enrollment_event_payload(enrollment),
+        actor=actor,
+    )
     journey_flags_refresh(user_id=user.pk)
     return enrollment
 
@@ -213,7 +234,7 @@ def enrollment_set_status(*, enrollment: Enrollment, status: str, reason: str = 
         if enrollment.campaign_id:
             _claim_place(enrollment.campaign_id)
         extra["dropped_at"] = None
-    apply_transition(
+    previous = apply_transition(
         enrollment,
         table=ENROLLMENT_TRANSITIONS,
         to=status,
@@ -221,6 +242,20 @@ def enrollment_set_status(*, enrollment: Enrollment, status: str, reason: str = 
         action="enrollment.reactivated" if status == EnrollmentStatus.ACTIVE else "enrollment.status_changed",
         reason=reason,
         extra=extra,
+    )
+    emit(
+        event_type="enrollment.status_changed",
+        subject=("enrollment", enrollment.pk),
+        payload={
+            "enrollment_id": str(enrollment.pk),
+            "user_id": str(enrollment.user_id),
+            "program_id": str(enrollment.program_id),
+            "from_status": previous,
+            "to_status": status,
+            "reason": reason,
+            "changed_at": now.isoformat(),
+        },
+        actor=actor,
     )
     journey_flags_refresh(user_id=enrollment.user_id)
     return enrollment

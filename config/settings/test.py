@@ -17,3 +17,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tests dispatch and process explicitly (one test runs a real worker with these switched on).
+CRM_DISPATCH_KICK_ON_COMMIT = False
+CRM_INBOUND_PROCESS_ON_COMMIT = False
