@@ -11,20 +11,26 @@ events in order.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 
 from core import clock
 from core.audit import audit_record
 from crm_sync.adapters import Outcome, adapter_for, body_of
-from crm_sync.enums import UNFINISHED, DeliveryStatus
+from crm_sync.enums import UNFINISHED, DeliveryStatus, SubscriberKind
 from crm_sync.models import Delivery, OutboxEvent, Subscriber
+
+# Kinds whose deliveries wait on the network: made in parallel threads.
+_PARALLEL_KINDS = {SubscriberKind.WEBHOOK, SubscriberKind.CRM}
 
 
 def _setting(name: str, default):
@@ -50,10 +56,44 @@ def signing_secrets(subscriber: Subscriber, now) -> list[str]:
 
 # --- Fan-out ------------------------------------------------------------------------------------
 
+_FAN_OUT_SQL = """
+WITH claimed AS (
+    SELECT id, event_type, subject_type, subject_id, occurred_at
+    FROM crm_sync_outboxevent
+    WHERE fanned_out_at IS NULL
+    ORDER BY occurred_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), marked AS (
+    UPDATE crm_sync_outboxevent o SET fanned_out_at = %(now)s, updated_at = %(now)s
+    FROM claimed c WHERE o.id = c.id
+    RETURNING o.id
+), inserted AS (
+    INSERT INTO crm_sync_delivery (
+        id, created_at, updated_at, event_id, subscriber_id, subject_key, event_occurred_at, event_type,
+        status, attempts, next_attempt_at, last_error
+    )
+    SELECT gen_random_uuid(), %(now)s, %(now)s, c.id, s.id, c.subject_type || ':' || c.subject_id,
+           c.occurred_at, c.event_type, 'pending', 0, %(now)s, ''
+    FROM claimed c
+    JOIN crm_sync_subscriber s
+      ON s.active AND s.deleted_at IS NULL
+     AND (s.event_types @> '["*"]'::jsonb OR s.event_types @> jsonb_build_array(c.event_type))
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM inserted)
+"""
+
 
 def fan_out(batch_size: int) -> int:
-    """Turn up to `batch_size` new outbox events into deliveries (one per wanting subscriber)."""
+    """Turn up to `batch_size` new outbox events into deliveries (one per wanting subscriber).
+    On PostgreSQL this is one statement; returns the number of events fanned out."""
     now = clock.now()
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_FAN_OUT_SQL, {"limit": batch_size, "now": now})
+            events, _ = cursor.fetchone()
+        return events
     with transaction.atomic():
         events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
@@ -80,11 +120,48 @@ def fan_out(batch_size: int) -> int:
             if "*" in wanted or event["event_type"] in wanted
         ]
         Delivery.objects.bulk_create(deliveries, batch_size=2000)
-        OutboxEvent.objects.filter(id__in=[e["id"] for e in events]).update(fanned_out_at=now)
+        OutboxEvent.objects.filter(id__in=[e["id"] for e in events]).update(fanned_out_at=now, updated_at=now)
     return len(events)
 
 
 # --- Claiming -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Claimed:
+    """A delivery leased to this dispatcher, with what it takes to make it."""
+
+    pk: Any
+    event_id: Any
+    subscriber_id: Any
+    attempts: int
+    subscriber: Subscriber
+    envelope: dict
+
+
+_CLAIM_SQL = """
+UPDATE crm_sync_delivery d
+SET status = 'in_flight', locked_until = %(lease)s, updated_at = %(now)s
+WHERE d.id IN (
+    SELECT x.id
+    FROM crm_sync_delivery x
+    JOIN crm_sync_subscriber s ON s.id = x.subscriber_id
+    WHERE ((x.status IN ('pending', 'failed') AND x.next_attempt_at <= %(now)s)
+           OR (x.status = 'in_flight' AND x.locked_until < %(now)s))
+      AND s.active AND s.deleted_at IS NULL
+      AND NOT EXISTS (
+          SELECT 1 FROM crm_sync_delivery e
+          WHERE e.subscriber_id = x.subscriber_id
+            AND e.subject_key = x.subject_key
+            AND e.status IN ('pending', 'in_flight', 'failed')
+            AND (e.event_occurred_at, e.event_id) < (x.event_occurred_at, x.event_id)
+      )
+    ORDER BY x.event_occurred_at, x.event_id
+    LIMIT %(limit)s
+    FOR UPDATE OF x SKIP LOCKED
+)
+RETURNING d.id, d.event_id, d.subscriber_id, d.attempts
+"""
 
 
 def _claimable(now):
@@ -106,40 +183,109 @@ def _claimable(now):
     )
 
 
-def claim(batch_size: int) -> list[Delivery]:
-    """Lease up to `batch_size` due deliveries to this dispatcher."""
+def _envelope(row: dict) -> dict:
+    return {
+        "event_id": str(row["id"]),
+        "event_type": row["event_type"],
+        "schema_version": row["schema_version"],
+        "occurred_at": row["occurred_at"].isoformat(),
+        "producer": row["producer"],
+        "subject": {"type": row["subject_type"], "id": row["subject_id"]},
+        "actor": row["actor"],
+        "correlation_id": row["correlation_id"],
+        "causation_id": row["causation_id"],
+        "payload": row["payload"],
+    }
+
+
+_ENVELOPE_FIELDS = (
+    "id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "producer",
+    "subject_type",
+    "subject_id",
+    "actor",
+    "correlation_id",
+    "causation_id",
+    "payload",
+)
+
+
+def claim(batch_size: int) -> list[Claimed]:
+    """Lease up to `batch_size` due deliveries to this dispatcher (committed before delivering)."""
     now = clock.now()
-    lease = timedelta(seconds=_setting("CRM_DELIVERY_LEASE_SECONDS", 120))
+    lease = now + timedelta(seconds=_setting("CRM_DELIVERY_LEASE_SECONDS", 120))
     with transaction.atomic():
-        ids = list(
-            _claimable(now).select_for_update(skip_locked=True, of=("self",)).values_list("id", flat=True)[:batch_size]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_CLAIM_SQL, {"now": now, "lease": lease, "limit": batch_size})
+                rows = cursor.fetchall()
+        else:
+            rows = list(
+                _claimable(now)
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("id", "event_id", "subscriber_id", "attempts")[:batch_size]
+            )
+            Delivery.objects.filter(id__in=[r[0] for r in rows]).update(
+                status=DeliveryStatus.IN_FLIGHT, locked_until=lease, updated_at=now
+            )
+    if not rows:
+        return []
+    events = {
+        row["id"]: _envelope(row)
+        for row in OutboxEvent.objects.filter(id__in={r[1] for r in rows}).values(*_ENVELOPE_FIELDS)
+    }
+    subscribers = Subscriber.objects.in_bulk({r[2] for r in rows})
+    claimed = [
+        Claimed(
+            pk=pk,
+            event_id=event_id,
+            subscriber_id=sub_id,
+            attempts=attempts,
+            subscriber=subscribers[sub_id],
+            envelope=events[event_id],
         )
-        if not ids:
-            return []
-        Delivery.objects.filter(id__in=ids).update(status=DeliveryStatus.IN_FLIGHT, locked_until=now + lease)
-    return list(Delivery.objects.filter(id__in=ids).select_related("event", "subscriber"))
+        for pk, event_id, sub_id, attempts in rows
+    ]
+    claimed.sort(key=lambda c: (c.envelope["occurred_at"], str(c.event_id)))
+    return claimed
 
 
 # --- Delivering ---------------------------------------------------------------------------------
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
-def _attempt(delivery: Delivery, now) -> Outcome:
-    envelope = delivery.event.envelope()
+
+def _executor() -> ThreadPoolExecutor:
+    """One long-lived pool per process, so each thread keeps its HTTP keep-alive connections."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=_setting("CRM_DISPATCH_CONCURRENCY", 8), thread_name_prefix="dispatch"
+            )
+        return _pool
+
+
+def _attempt(item: Claimed, now) -> Outcome:
     try:
-        adapter = adapter_for(delivery.subscriber.kind)
+        adapter = adapter_for(item.subscriber.kind)
         return adapter(
-            delivery.subscriber,
-            envelope,
-            body_of(envelope),
-            signing_secrets(delivery.subscriber, now),
+            item.subscriber,
+            item.envelope,
+            body_of(item.envelope),
+            signing_secrets(item.subscriber, now),
             int(now.timestamp()),
         )
     except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
         return Outcome(error=f"{type(exc).__name__}: {exc}"[:1000])
 
 
-def _record(delivery: Delivery, outcome: Outcome, now) -> str:
-    attempts = delivery.attempts + 1
+def _record(item: Claimed, outcome: Outcome, now) -> str:
+    attempts = item.attempts + 1
     fields = {
         "attempts": attempts,
         "last_status_code": outcome.status_code,
@@ -149,14 +295,14 @@ def _record(delivery: Delivery, outcome: Outcome, now) -> str:
     }
     code = outcome.status_code
     if code == 410:
-        Subscriber.objects.filter(pk=delivery.subscriber_id).update(
+        Subscriber.objects.filter(pk=item.subscriber_id).update(
             active=False, disabled_reason=f"The receiver answered 410 Gone at {now.isoformat()}.", updated_at=now
         )
         audit_record(
             actor=None,
             actor_label="system:dispatcher",
             action="subscriber.disabled",
-            target=delivery.subscriber,
+            target=item.subscriber,
             changes={"active": [True, False]},
             reason="The receiver answered 410 Gone.",
         )
@@ -173,29 +319,28 @@ def _record(delivery: Delivery, outcome: Outcome, now) -> str:
     else:  # another 4xx: the receiver refuses this event; retrying cannot help
         status = DeliveryStatus.DEAD
     fields["status"] = status
-    Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    Delivery.objects.filter(pk=item.pk).update(**fields)
     return status
 
 
-def deliver(deliveries: list[Delivery]) -> dict[str, int]:
+def deliver(items: list[Claimed]) -> dict[str, int]:
     """Make the claimed deliveries; successes are recorded in one query."""
     counts = {"delivered": 0, "retrying": 0, "dead": 0}
-    if not deliveries:
+    if not items:
         return counts
     now = clock.now()
-    workers = _setting("CRM_DISPATCH_CONCURRENCY", 8)
-    if workers > 1 and len(deliveries) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(lambda d: _attempt(d, now), deliveries))
+    parallel = _setting("CRM_DISPATCH_CONCURRENCY", 8) > 1 and any(i.subscriber.kind in _PARALLEL_KINDS for i in items)
+    if parallel and len(items) > 1:
+        outcomes = list(_executor().map(lambda i: _attempt(i, now), items))
     else:
-        outcomes = [_attempt(d, now) for d in deliveries]
+        outcomes = [_attempt(i, now) for i in items]
     done = clock.now()
     succeeded = []
-    for delivery, outcome in zip(deliveries, outcomes, strict=True):
+    for item, outcome in zip(items, outcomes, strict=True):
         if outcome.ok:
-            succeeded.append((delivery.pk, outcome.status_code))
+            succeeded.append((item.pk, outcome.status_code))
             continue
-        status = _record(delivery, outcome, done)
+        status = _record(item, outcome, done)
         counts["dead" if status == DeliveryStatus.DEAD else "retrying"] += 1
     by_code: dict[int, list] = {}
     for pk, code in succeeded:
