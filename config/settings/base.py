@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -225,6 +226,21 @@ SPECTACULAR_SETTINGS = {
 
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=2.0)
+
+# --- Events, webhooks and CRM sync (see docs/integration.md) -------------------------------------
+
+CRM_DISPATCH_KICK_ON_COMMIT = env.bool("CRM_DISPATCH_KICK_ON_COMMIT", default=True)
+CRM_INBOUND_PROCESS_ON_COMMIT = env.bool("CRM_INBOUND_PROCESS_ON_COMMIT", default=True)
+CRM_DISPATCH_BATCH_SIZE = env.int("CRM_DISPATCH_BATCH_SIZE", default=500)
+CRM_DISPATCH_CONCURRENCY = env.int("CRM_DISPATCH_CONCURRENCY", default=8)
+CRM_DISPATCH_TIME_BUDGET_SECONDS = env.float("CRM_DISPATCH_TIME_BUDGET_SECONDS", default=20)
+CRM_DELIVERY_LEASE_SECONDS = env.int("CRM_DELIVERY_LEASE_SECONDS", default=120)
+CRM_RETRY_BASE_SECONDS = env.float("CRM_RETRY_BASE_SECONDS", default=10)
+CRM_RETRY_CAP_SECONDS = env.float("CRM_RETRY_CAP_SECONDS", default=3600)
+CRM_MAX_ATTEMPTS = env.int("CRM_MAX_ATTEMPTS", default=8)
+CRM_WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("CRM_WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5)
+CRM_WEBHOOK_READ_TIMEOUT_SECONDS = env.float("CRM_WEBHOOK_READ_TIMEOUT_SECONDS", default=10)
+CRM_INBOUND_MAX_BYTES = env.int("CRM_INBOUND_MAX_BYTES", default=256 * 1024)
 
 LOGGING = {
     "version": 1,
