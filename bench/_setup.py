@@ -31,7 +31,12 @@ def setup() -> None:
 
 
 def report(name: str, size: int, seconds: float, **extra) -> None:
-    row = {"name": name, "size": size, "seconds": round(seconds, 3), "rate": round(size / seconds, 1) if seconds else None}
+    row = {
+        "name": name,
+        "size": size,
+        "seconds": round(seconds, 3),
+        "rate": round(size / seconds, 1) if seconds else None,
+    }
     row.update(extra)
     sys.stdout.write(json.dumps(row) + "\n")
     sys.stdout.flush()

@@ -92,7 +92,9 @@ def main() -> None:
     _reset()
     seconds = _emit(args.events, args.subjects)
     report("outbox.emit", args.events, seconds)
-    Subscriber.objects.create(name="no-op", kind="noop", url="http://noop.invalid/", secret="whsec_x", event_types=["*"])
+    Subscriber.objects.create(
+        name="no-op", kind="noop", url="http://noop.invalid/", secret="whsec_x", event_types=["*"]
+    )
     seconds, totals = _drain()
     assert totals["delivered"] == args.events == Delivery.objects.filter(status="succeeded").count(), totals
     report("outbox.drain.noop", args.events, seconds, target_rate=5000)
@@ -107,7 +109,11 @@ def main() -> None:
         from crm_sync.signing import new_secret
 
         Subscriber.objects.create(
-            name="local receiver", kind="webhook", url=f"http://127.0.0.1:{port}/hook", secret=new_secret(), event_types=["*"]
+            name="local receiver",
+            kind="webhook",
+            url=f"http://127.0.0.1:{port}/hook",
+            secret=new_secret(),
+            event_types=["*"],
         )
         seconds, totals = _drain()
         assert totals["delivered"] == args.http_events, totals

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,6 +109,14 @@ def _running(name: str) -> JobRun | None:
     return JobRun.objects.filter(job=name, status=JobRun.Status.RUNNING).order_by("-started_at").first()
 
 
+def _lock_holder(name: str, wait: float = 1.0) -> JobRun | None:
+    """The run holding the lock: one that has just taken it writes its row a moment later."""
+    deadline = time.monotonic() + wait
+    while (run := _running(name)) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return run
+
+
 def _start(name: str, trigger: str, user: Any, locked: bool) -> JobRun:
     now = clock.now()
     stale = _running(name)
@@ -141,7 +150,7 @@ def run_job(
         raise RuntimeError("Jobs run outside transactions (they commit their own work).")
     job = get_job(name)
     if not _try_lock(name):
-        raise JobAlreadyRunning(name, _running(name))
+        raise JobAlreadyRunning(name, _lock_holder(name))
     try:
         run = _start(name, trigger, user, locked=True)
         context = JobContext(run, out)

@@ -10,6 +10,7 @@ events in order.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -85,12 +86,19 @@ SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM inserted)
 """
 
 
+_FAN_OUT_LOCK = int.from_bytes(hashlib.sha256(b"crm_sync.fan_out").digest()[:8], "big", signed=True)
+
+
 def fan_out(batch_size: int) -> int:
     """Turn up to `batch_size` new outbox events into deliveries (one per wanting subscriber).
     On PostgreSQL this is one statement; returns the number of events fanned out."""
     now = clock.now()
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
+            # One fan-out at a time (a short wait: it is one statement). Were a later batch
+            # committed while an earlier one is still in flight, a subject's later event could be
+            # claimed before the delivery of its earlier event exists.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FAN_OUT_LOCK])
             cursor.execute(_FAN_OUT_SQL, {"limit": batch_size, "now": now})
             events, _ = cursor.fetchone()
         return events
@@ -295,17 +303,19 @@ def _record(item: Claimed, outcome: Outcome, now) -> str:
     }
     code = outcome.status_code
     if code == 410:
-        Subscriber.objects.filter(pk=item.subscriber_id).update(
+        # Several deliveries of one batch may meet the 410: the first disables and audits.
+        disabled = Subscriber.objects.filter(pk=item.subscriber_id, active=True).update(
             active=False, disabled_reason=f"The receiver answered 410 Gone at {now.isoformat()}.", updated_at=now
         )
-        audit_record(
-            actor=None,
-            actor_label="system:dispatcher",
-            action="subscriber.disabled",
-            target=item.subscriber,
-            changes={"active": [True, False]},
-            reason="The receiver answered 410 Gone.",
-        )
+        if disabled:
+            audit_record(
+                actor=None,
+                actor_label="system:dispatcher",
+                action="subscriber.disabled",
+                target=item.subscriber,
+                changes={"active": [True, False]},
+                reason="The receiver answered 410 Gone.",
+            )
         status = DeliveryStatus.DEAD
     elif code is None or code == 429 or code >= 500:
         if attempts >= _setting("CRM_MAX_ATTEMPTS", 8):

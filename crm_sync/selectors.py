@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import Case, CharField, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
-from crm_sync.enums import CrmSyncStatus, DeliveryStatus
+from crm_sync.enums import CrmSyncStatus, DeliveryStatus, SubscriberKind
 from crm_sync.models import CrmSyncItem, Delivery, InboundEvent, InboundSource, OutboxEvent, Subscriber
 
 
@@ -29,8 +29,14 @@ def inbound_event_list() -> QuerySet[InboundEvent]:
     return InboundEvent.objects.select_related("source").order_by("-created_at", "id")
 
 
+def _crm_deliveries():
+    """The deliveries of an item's event to CRM subscribers: a partner webhook that takes every
+    event type also receives sync requests, but its deliveries say nothing about the CRM."""
+    return Delivery.objects.filter(event_id=OuterRef("event_id"), subscriber__kind=SubscriberKind.CRM)
+
+
 def _delivery_count(*statuses: str):
-    deliveries = Delivery.objects.filter(event_id=OuterRef("event_id"))
+    deliveries = _crm_deliveries()
     if statuses:
         deliveries = deliveries.filter(status__in=statuses)
     counted = deliveries.order_by().values("event_id").annotate(n=Count("id")).values("n")
@@ -39,8 +45,9 @@ def _delivery_count(*statuses: str):
 
 def crm_sync_items(program_id: Any) -> QuerySet[CrmSyncItem]:
     """The program's queued records with the state of their deliveries: `queued` until the event
-    has deliveries, then `dead`, `failed` (retrying), `pending` (on the way) or `sent`."""
-    deliveries = Delivery.objects.filter(event_id=OuterRef("event_id"))
+    has deliveries to a CRM subscriber, then `dead`, `failed` (retrying), `pending` (on the way)
+    or `sent`."""
+    deliveries = _crm_deliveries()
     return (
         CrmSyncItem.objects.filter(program_id=program_id)
         .annotate(

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from core import clock
 from core.audit import audit_record
@@ -270,6 +271,16 @@ def _schedule_processing(event_id) -> None:
         transaction.on_commit(lambda: process_inbound_event.delay(str(event_id)), robust=True)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def inbound_receive(*, source_key: str, headers, body: bytes) -> tuple[InboundEvent, bool]:
     """Verify, de-duplicate, validate and store an event a partner sent. Returns the stored event
     and whether it is new. Raises NotFound (unknown source), InboundUnauthorized (signature) or
@@ -287,6 +298,9 @@ def inbound_receive(*, source_key: str, headers, body: bytes) -> tuple[InboundEv
         envelope = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         envelope = None
+    has_nul = _has_nul(envelope)
+    if has_nul:  # PostgreSQL stores no NUL character: kept as raw text and rejected
+        envelope = None
     event_id = envelope.get("event_id") if isinstance(envelope, dict) else None
     event_id = str(event_id)[:200] if event_id else msg_id[:200]
 
@@ -294,30 +308,44 @@ def inbound_receive(*, source_key: str, headers, body: bytes) -> tuple[InboundEv
         existing = InboundEvent.objects.select_for_update().filter(source=source, event_id=event_id).first()
         if existing is not None and existing.status != InboundStatus.REJECTED:
             return existing, False
-        if envelope is None or not isinstance(envelope, dict):
+        if has_nul:
+            summary = "The body holds a NUL character (\\u0000), which is not accepted."
+            errors = {"body": summary}
+        elif envelope is None or not isinstance(envelope, dict):
             errors, summary = {"body": "The body is not a JSON object."}, "The body is not a JSON object."
         else:
             errors, summary = _validate_envelope(envelope, now.date())
         is_object = isinstance(envelope, dict)
         version = envelope.get("schema_version") if is_object else None
+        if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= 2**31 - 1:
+            version = None  # not storable (the errors name what is wrong with it)
         fields = {
             "event_type": str(envelope.get("event_type", ""))[:100] if is_object else "",
-            "schema_version": version if isinstance(version, int) and not isinstance(version, bool) else None,
+            "schema_version": version,
             "envelope": envelope if is_object else {},
-            "raw_body": "" if is_object else body.decode("utf-8", "replace")[:10000],
+            "raw_body": "" if is_object else body.decode("utf-8", "replace").replace("\x00", "\ufffd")[:10000],
             "status": InboundStatus.REJECTED if errors else InboundStatus.RECEIVED,
             "error": summary,
             "errors": errors,
             "attempts": 0,
             "next_attempt_at": None if errors else now,
         }
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    event = InboundEvent.objects.create(source=source, event_id=event_id, **fields)
+            except IntegrityError:
+                # The same event arrived twice at once and the other request stored it first.
+                existing = InboundEvent.objects.select_for_update().filter(source=source, event_id=event_id).first()
+                if existing is None:
+                    raise
+                if existing.status != InboundStatus.REJECTED:
+                    return existing, False
         if existing is not None:  # a rejected event sent again, perhaps corrected
             for key, value in fields.items():
                 setattr(existing, key, value)
             existing.save(update_fields=[*fields, "updated_at"])
             event = existing
-        else:
-            event = InboundEvent.objects.create(source=source, event_id=event_id, **fields)
         if not errors:
             _schedule_processing(event.pk)
     if errors:
@@ -332,7 +360,9 @@ def inbound_process(*, event_id: Any) -> InboundEvent | None:
     with transaction.atomic():
         event = (
             InboundEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, status__in=(InboundStatus.RECEIVED, InboundStatus.FAILED))
+            .filter(pk=event_id)
+            # A failed event without a retry time has used its attempts: only a replay revives it.
+            .filter(Q(status=InboundStatus.RECEIVED) | Q(status=InboundStatus.FAILED, next_attempt_at__isnull=False))
             .first()
         )
         if event is None:
@@ -370,6 +400,7 @@ def inbound_replay(*, event: InboundEvent, actor: Any = None) -> InboundEvent:
     """Process an event again: a failed one now, a rejected one after validating it again (the
     registry may have changed)."""
     now = clock.now()
+    errors: dict[str, str] = {}
     with transaction.atomic():
         event = InboundEvent.objects.select_for_update().get(pk=event.pk)
         if event.status not in (InboundStatus.FAILED, InboundStatus.REJECTED, InboundStatus.SKIPPED):
@@ -381,18 +412,21 @@ def inbound_replay(*, event: InboundEvent, actor: Any = None) -> InboundEvent:
                 if event.envelope
                 else ({"body": "The body is not a JSON object."}, "The body is not a JSON object.")
             )
-            if errors:
+            if errors:  # the current reasons are kept (committed, then raised below)
                 event.errors, event.error = errors, summary
                 event.save(update_fields=["errors", "error", "updated_at"])
-                raise ValidationFailed(summary, errors=errors)
-            event.errors = {}
-        event.status = InboundStatus.RECEIVED
-        event.attempts = 0
-        event.next_attempt_at = now
-        event.save(update_fields=["status", "errors", "attempts", "next_attempt_at", "updated_at"])
-        audit_record(
-            actor=actor, action="inbound_event.replayed", target=event, changes={"status": [before, "received"]}
-        )
+            else:
+                event.errors = {}
+        if not errors:
+            event.status = InboundStatus.RECEIVED
+            event.attempts = 0
+            event.next_attempt_at = now
+            event.save(update_fields=["status", "errors", "attempts", "next_attempt_at", "updated_at"])
+            audit_record(
+                actor=actor, action="inbound_event.replayed", target=event, changes={"status": [before, "received"]}
+            )
+    if errors:
+        raise ValidationFailed(summary, errors=errors)
     return inbound_process(event_id=event.pk) or event
 
 

@@ -16,7 +16,7 @@ def test_an_enrollment_reaches_a_webhook_signed(httpserver, make_user, program):
     enrollment = enrollment_create(user=make_user(), program=program, role="mentee")
     totals = dispatch(time_budget=5)
     assert totals == {"fanned_out": 1, "delivered": 1, "retrying": 0, "dead": 0}
-    (request, _), = httpserver.log
+    ((request, _),) = httpserver.log
     body = request.get_data()
     payload = Webhook(subscriber.secret).verify(body, dict(request.headers))
     envelope = json.loads(body)
