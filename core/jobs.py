@@ -51,13 +51,16 @@ class Job:
     name: str
     fn: Callable[[JobContext], Any]
     description: str
+    # False for jobs that run every few seconds: a scheduled or kicked run that found nothing to
+    # do leaves no JobRun row (runs that did work, failed, or were started by a person always do).
+    record_idle: bool = True
 
 
 _JOBS: dict[str, Job] = {}
 
 
-def register_job(name: str, fn: Callable[[JobContext], Any], description: str) -> None:
-    _JOBS[name] = Job(name=name, fn=fn, description=description)
+def register_job(name: str, fn: Callable[[JobContext], Any], description: str, *, record_idle: bool = True) -> None:
+    _JOBS[name] = Job(name=name, fn=fn, description=description, record_idle=record_idle)
 
 
 def job_registry() -> dict[str, Job]:
@@ -171,6 +174,9 @@ def run_job(
             status=JobRun.Status.SUCCEEDED, finished_at=clock.now(), counts=context.counts, updated_at=clock.now()
         )
         run.refresh_from_db()
+        idle = not any(context.counts.values())
+        if idle and not job.record_idle and trigger in (JobRun.Trigger.BEAT, JobRun.Trigger.KICK):
+            JobRun.objects.filter(pk=run.pk).delete()
         return run
     finally:
         _unlock(name)

@@ -523,7 +523,7 @@ class InboundEventReceiveApi(APIView):
                     detail=f"Events are at most {limit} bytes.",
                 )
             )
-        content_type = (request.content_type or "").split(";")[0].strip()
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type != "application/json":
             return problem_response(
                 problem(

@@ -17,4 +17,5 @@ class CrmSyncConfig(AppConfig):
             "crm_dispatch",
             crm_dispatch,
             "Deliver new and due outbox events to subscribers; process due inbound partner events.",
+            record_idle=False,
         )

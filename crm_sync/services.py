@@ -16,7 +16,7 @@ from core.audit import audit_record
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from crm_sync import hooks
 from crm_sync import registry as event_registry
-from crm_sync.enums import DeliveryStatus, InboundStatus, SubscriberKind
+from crm_sync.enums import UNFINISHED, DeliveryStatus, InboundStatus, SubscriberKind
 from crm_sync.models import CrmSyncItem, Delivery, InboundEvent, InboundSource, Subscriber
 from crm_sync.outbox import emit
 from crm_sync.signing import SignatureError, new_secret, secret_error, verify
@@ -104,12 +104,19 @@ def subscriber_rotate_secret(*, subscriber: Subscriber, actor: Any = None) -> Su
 
 @transaction.atomic
 def subscriber_delete(*, subscriber: Subscriber, actor: Any = None) -> None:
-    """Stop delivering to the subscriber and hide it; its delivery history stays."""
+    """Stop delivering to the subscriber and hide it; its unfinished deliveries end as dead, its
+    history stays."""
     subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    now = clock.now()
     subscriber.active = False
-    subscriber.deleted_at = clock.now()
+    subscriber.deleted_at = now
     subscriber.save(update_fields=["active", "deleted_at", "updated_at"])
-    audit_record(actor=actor, action="subscriber.deleted", target=subscriber)
+    abandoned = Delivery.objects.filter(subscriber=subscriber, status__in=UNFINISHED).update(
+        status=DeliveryStatus.DEAD, last_error="The subscriber was deleted.", locked_until=None, updated_at=now
+    )
+    audit_record(
+        actor=actor, action="subscriber.deleted", target=subscriber, changes={"unfinished_deliveries_ended": abandoned}
+    )
 
 
 # --- Replays ------------------------------------------------------------------------------------

@@ -31,4 +31,12 @@ class EnrollmentsConfig(AppConfig):
 
         register_crm_entity("enrollment", crm_enrollments)
         register_crm_entity("participant", crm_participants)
+        from notifications.registry import register_kind
+
+        register_kind(
+            "enrollment_confirmed",
+            group="transactional",
+            essential=True,
+            description="Sent when a person is enrolled in a program.",
+        )
         register_demo_seeder(order=40, name="enrollments: demo participants", fn=seed_enrollments)

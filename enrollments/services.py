@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from core import clock
 from core.audit import audit_record
@@ -17,10 +19,15 @@ from crm_sync.outbox import emit
 from enrollments.enums import HOLDS_A_PLACE, EnrollmentStatus, SourceSystem
 from enrollments.journey import journey_flags_compute
 from enrollments.models import Enrollment, JourneyFlags
+from notifications.services import notify
 from programs.enums import CampaignStatus, ProgramStatus
 from programs.models import Campaign, Program
 
 User = get_user_model()
+
+# The transactional notification a person gets when enrolled (templates in
+# enrollments/templates/notifications/enrollment_confirmed/).
+ENROLLMENT_CONFIRMED = "enrollment_confirmed"
 
 ENROLLMENT_TRANSITIONS = TransitionTable(
     "enrollment",
@@ -206,6 +213,19 @@ def enrollment_create(
         payload=enrollment_event_payload(enrollment),
         actor=actor,
     )
+    if source_system == SourceSystem.PLATFORM:  # imports from partner systems do not mail people
+        notify(
+            user=user,
+            kind=ENROLLMENT_CONFIRMED,
+            context={
+                "program_name": program.name,
+                "role": role,
+                "campaign_name": campaign.name if campaign else "",
+                "program_url": settings.SITE_URL + reverse("program-detail", args=[program.program_key]),
+            },
+            dedupe_key=f"{ENROLLMENT_CONFIRMED}:{enrollment.pk}",
+            related=[enrollment, program],
+        )
     journey_flags_refresh(user_id=user.pk)
     return enrollment
 

@@ -26,4 +26,5 @@ class NotificationsConfig(AppConfig):
             "notification_dispatch",
             notification_dispatch,
             "Deliver queued notifications that are due: after quiet hours, retries, lost tasks.",
+            record_idle=False,
         )

@@ -224,6 +224,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Product settings -------------------------------------------------------------------------
 
+# Where people reach the site: links in e-mails are built on it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=2.0)
 

@@ -20,3 +20,4 @@ STORAGES = {
 # Tests dispatch and process explicitly (one test runs a real worker with these switched on).
 CRM_DISPATCH_KICK_ON_COMMIT = False
 CRM_INBOUND_PROCESS_ON_COMMIT = False
+NOTIFICATIONS_DELIVER_ON_COMMIT = False

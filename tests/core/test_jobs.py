@@ -35,8 +35,8 @@ def temporary_job():
     """Register jobs for one test; they are removed afterwards."""
     added: list[str] = []
 
-    def _register(name: str, fn, description: str = "A job of the tests.") -> str:
-        register_job(name, fn, description)
+    def _register(name: str, fn, description: str = "A job of the tests.", **options) -> str:
+        register_job(name, fn, description, **options)
         added.append(name)
         return name
 
@@ -520,3 +520,25 @@ def test_sync_schedule_keeps_an_operators_pause_and_removes_dropped_entries(sett
     task = _job_tasks()["job: crm_dispatch"]
     assert (task.interval, _crontab(task), task.enabled) == (None, "*/2 * * * *", False)
     assert CrontabSchedule.objects.filter(minute="*/2").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("trigger", "kept"),
+    [("beat", False), ("kick", False), ("api", True), ("command", True), ("admin", True)],
+)
+def test_an_idle_run_of_a_frequent_job_leaves_no_row_unless_a_person_started_it(temporary_job, trigger, kept):
+    name = temporary_job("frequent_idle", lambda context: context.count("sent", 0), record_idle=False)
+    run = run_job(name, trigger=trigger)
+    assert run.status == "succeeded"
+    assert JobRun.objects.filter(job=name).exists() is kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_frequent_job_that_did_work_or_failed_is_recorded(temporary_job):
+    busy = temporary_job("frequent_busy", lambda context: context.count("sent", 2), record_idle=False)
+    failing = temporary_job("frequent_failing", _fail, record_idle=False)
+    run_job(busy, trigger="beat")
+    run_job(failing, trigger="beat")
+    assert list(JobRun.objects.filter(job=busy).values_list("status", "counts")) == [("succeeded", {"sent": 2})]
+    assert list(JobRun.objects.filter(job=failing).values_list("status", flat=True)) == ["failed"]

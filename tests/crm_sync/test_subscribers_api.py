@@ -218,3 +218,15 @@ def test_list_filters_and_costs_a_constant_number_of_queries(operator_api):
     assert crm["count"] == 12
     _, bad = count_queries(kind="webhook")
     assert [r["name"] for r in bad["results"]] == ["a"]
+
+
+def test_deleting_a_subscriber_ends_its_unfinished_deliveries(operator_api):
+    created = _create(operator_api, kind="webhook", url="http://127.0.0.1:9/never").json()
+    emit_sync("s1")
+    emit_sync("s2")
+    assert dispatch(time_budget=0)["fanned_out"] == 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"failed"}  # port 9 refuses
+    assert operator_api.delete(f"{URL}/{created['id']}").status_code == 204
+    assert set(Delivery.objects.values_list("status", "last_error")) == {("dead", "The subscriber was deleted.")}
+    entry = AuditEntry.objects.get(action="subscriber.deleted", target_id=created["id"])
+    assert entry.changes == {"unfinished_deliveries_ended": 2}
