@@ -78,10 +78,10 @@ test: install-dev services browser lint importlint migrations-check check schema
 e2e: install-dev services browser ## Only the browser tests
 	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
-bench: install-dev services ## Run the benchmarks in bench/ (one JSON line per figure)
-	@shopt -s nullglob; files=(bench/bench_*.py); \
+bench: install-dev services ## Run the benchmarks in bench/ on PostgreSQL (one JSON line per figure)
+	@shopt -s nullglob; files=(bench/[!_]*.py); \
 	if [ $${#files[@]} -eq 0 ]; then echo "No benchmarks yet."; fi; \
-	for f in "$${files[@]}"; do DATABASE_URL=$(TEST_DATABASE_URL) $(PY) $$f || exit 1; done
+	for f in "$${files[@]}"; do echo "# $$f" >&2; $(PY) $$f || exit 1; done
 
 embedded-check: install ## Prove the embedded default: migrate + seed_demo + check on a fresh SQLite file
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

@@ -26,7 +26,8 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-# fn(subscriber, envelope dict, body bytes, signing secrets, timestamp) -> Outcome
+# fn(item, signing secrets, timestamp) -> Outcome, where `item` has `subscriber`, `envelope`
+# (the event as a dict) and `body` (its JSON bytes, the exact bytes to sign and send).
 Adapter = Callable[..., Outcome]
 _adapters: dict[str, Adapter] = {}
 _local = threading.local()
@@ -62,8 +63,9 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def webhook_adapter(subscriber, envelope: dict, body: bytes, secrets: list[str], timestamp: int) -> Outcome:
-    headers = sign_headers(secrets, envelope["event_id"], timestamp, body)
+def webhook_adapter(item, secrets: list[str], timestamp: int) -> Outcome:
+    subscriber, body = item.subscriber, item.body
+    headers = sign_headers(secrets, item.envelope["event_id"], timestamp, body)
     headers["content-type"] = "application/json"
     timeout = (
         getattr(settings, "CRM_WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5),

@@ -11,12 +11,12 @@ events in order.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -61,7 +61,7 @@ _FAN_OUT_SQL = """
 WITH claimed AS (
     SELECT id, event_type, subject_type, subject_id, occurred_at
     FROM crm_sync_outboxevent
-    WHERE fanned_out_at IS NULL
+    WHERE fanned_out_at IS NULL {after}
     ORDER BY occurred_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -82,8 +82,17 @@ WITH claimed AS (
      AND (s.event_types @> '["*"]'::jsonb OR s.event_types @> jsonb_build_array(c.event_type))
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM inserted)
+SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM inserted), last.occurred_at, last.id
+FROM (SELECT 1) one
+LEFT JOIN (SELECT occurred_at, id FROM claimed ORDER BY occurred_at DESC, id DESC LIMIT 1) last ON true
 """
+# Within one dispatch run, each query starts after the last key it saw, so it does not walk again
+# over the index entries of rows it just finished (dead until vacuumed). A final pass without the
+# cursor catches rows that committed late behind it.
+_AFTER_EVENT = "AND (occurred_at, id) > (%(after_at)s, %(after_id)s)"
+_AFTER_DELIVERY = "AND (x.event_occurred_at, x.event_id) > (%(after_at)s, %(after_id)s)"
+
+Cursor = tuple[Any, Any] | None
 
 
 _FAN_OUT_LOCK = int.from_bytes(hashlib.sha256(b"crm_sync.fan_out").digest()[:8], "big", signed=True)
@@ -92,16 +101,24 @@ _FAN_OUT_LOCK = int.from_bytes(hashlib.sha256(b"crm_sync.fan_out").digest()[:8],
 def fan_out(batch_size: int) -> int:
     """Turn up to `batch_size` new outbox events into deliveries (one per wanting subscriber).
     On PostgreSQL this is one statement; returns the number of events fanned out."""
+    return _fan_out(batch_size, None)[0]
+
+
+def _fan_out(batch_size: int, after: Cursor) -> tuple[int, Cursor]:
     now = clock.now()
     if connection.vendor == "postgresql":
+        params = {"limit": batch_size, "now": now}
+        if after is not None:
+            params.update(after_at=after[0], after_id=after[1])
         with transaction.atomic(), connection.cursor() as cursor:
             # One fan-out at a time (a short wait: it is one statement). Were a later batch
             # committed while an earlier one is still in flight, a subject's later event could be
             # claimed before the delivery of its earlier event exists.
+            _relaxed_commit(cursor)
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FAN_OUT_LOCK])
-            cursor.execute(_FAN_OUT_SQL, {"limit": batch_size, "now": now})
-            events, _ = cursor.fetchone()
-        return events
+            cursor.execute(_FAN_OUT_SQL.format(after=_AFTER_EVENT if after is not None else ""), params)
+            events, _, last_at, last_id = cursor.fetchone()
+        return events, ((last_at, last_id) if events else None)
     with transaction.atomic():
         events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
@@ -110,7 +127,7 @@ def fan_out(batch_size: int) -> int:
             .values("id", "event_type", "subject_type", "subject_id", "occurred_at")[:batch_size]
         )
         if not events:
-            return 0
+            return 0, None
         subscribers = list(
             Subscriber.objects.filter(active=True, deleted_at__isnull=True).values_list("id", "event_types")
         )
@@ -129,34 +146,56 @@ def fan_out(batch_size: int) -> int:
         ]
         Delivery.objects.bulk_create(deliveries, batch_size=2000)
         OutboxEvent.objects.filter(id__in=[e["id"] for e in events]).update(fanned_out_at=now, updated_at=now)
-    return len(events)
+    return len(events), None
 
 
 # --- Claiming -----------------------------------------------------------------------------------
 
 
-@dataclass
 class Claimed:
-    """A delivery leased to this dispatcher, with what it takes to make it."""
+    """A delivery leased to this dispatcher, with what it takes to make it. The envelope and its
+    JSON body are built when an adapter first asks for them."""
 
-    pk: Any
-    event_id: Any
-    subscriber_id: Any
-    attempts: int
-    subscriber: Subscriber
-    envelope: dict
+    __slots__ = ("pk", "event_id", "subscriber_id", "attempts", "subscriber", "event_row", "_envelope", "_body")
+
+    def __init__(self, *, pk, event_id, subscriber_id, attempts, subscriber: Subscriber, event_row: dict) -> None:
+        self.pk = pk
+        self.event_id = event_id
+        self.subscriber_id = subscriber_id
+        self.attempts = attempts
+        self.subscriber = subscriber
+        self.event_row = event_row
+        self._envelope: dict | None = None
+        self._body: bytes | None = None
+
+    @property
+    def occurred_at(self):
+        return self.event_row["occurred_at"]
+
+    @property
+    def envelope(self) -> dict:
+        if self._envelope is None:
+            self._envelope = _envelope(self.event_row)
+        return self._envelope
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = body_of(self.envelope)
+        return self._body
 
 
 _CLAIM_SQL = """
 UPDATE crm_sync_delivery d
 SET status = 'in_flight', locked_until = %(lease)s, updated_at = %(now)s
-WHERE d.id IN (
+FROM crm_sync_outboxevent o
+WHERE o.id = d.event_id AND d.id IN (
     SELECT x.id
     FROM crm_sync_delivery x
-    JOIN crm_sync_subscriber s ON s.id = x.subscriber_id
-    WHERE ((x.status IN ('pending', 'failed') AND x.next_attempt_at <= %(now)s)
+    WHERE x.status IN ('pending', 'in_flight', 'failed')
+      AND ((x.status <> 'in_flight' AND x.next_attempt_at <= %(now)s)
            OR (x.status = 'in_flight' AND x.locked_until < %(now)s))
-      AND s.active AND s.deleted_at IS NULL
+      AND x.subscriber_id = ANY(%(subscribers)s)
       AND NOT EXISTS (
           SELECT 1 FROM crm_sync_delivery e
           WHERE e.subscriber_id = x.subscriber_id
@@ -164,11 +203,14 @@ WHERE d.id IN (
             AND e.status IN ('pending', 'in_flight', 'failed')
             AND (e.event_occurred_at, e.event_id) < (x.event_occurred_at, x.event_id)
       )
+      {after}
     ORDER BY x.event_occurred_at, x.event_id
     LIMIT %(limit)s
     FOR UPDATE OF x SKIP LOCKED
 )
-RETURNING d.id, d.event_id, d.subscriber_id, d.attempts
+RETURNING d.id, d.event_id, d.subscriber_id, d.attempts,
+          o.event_type, o.schema_version, o.occurred_at, o.producer, o.subject_type, o.subject_id, o.actor,
+          o.correlation_id, o.causation_id, o.payload
 """
 
 
@@ -192,6 +234,9 @@ def _claimable(now):
 
 
 def _envelope(row: dict) -> dict:
+    payload = row["payload"]
+    if isinstance(payload, str):  # Django has psycopg hand jsonb over as text
+        payload = json.loads(payload)
     return {
         "event_id": str(row["id"]),
         "event_type": row["event_type"],
@@ -202,7 +247,7 @@ def _envelope(row: dict) -> dict:
         "actor": row["actor"],
         "correlation_id": row["correlation_id"],
         "causation_id": row["causation_id"],
-        "payload": row["payload"],
+        "payload": payload,
     }
 
 
@@ -221,15 +266,32 @@ _ENVELOPE_FIELDS = (
 )
 
 
-def claim(batch_size: int) -> list[Claimed]:
-    """Lease up to `batch_size` due deliveries to this dispatcher (committed before delivering)."""
+def claim(batch_size: int, after: Cursor = None) -> list[Claimed]:
+    """Lease up to `batch_size` due deliveries to this dispatcher (committed before delivering),
+    on PostgreSQL only those after the `after` key (event time, event id) when given."""
     now = clock.now()
     lease = now + timedelta(seconds=_setting("CRM_DELIVERY_LEASE_SECONDS", 120))
     with transaction.atomic():
         if connection.vendor == "postgresql":
+            # The unfinished deliveries of active subscribers, walked in event order on a partial
+            # index until `batch_size` heads of their subjects are found.
+            subscribers = list(
+                Subscriber.objects.filter(active=True, deleted_at__isnull=True).values_list("id", flat=True)
+            )
+            if not subscribers:
+                return []
+            params = {"now": now, "lease": lease, "limit": batch_size, "subscribers": subscribers}
+            if after is not None:
+                params.update(after_at=after[0], after_id=after[1])
             with connection.cursor() as cursor:
-                cursor.execute(_CLAIM_SQL, {"now": now, "lease": lease, "limit": batch_size})
-                rows = cursor.fetchall()
+                _relaxed_commit(cursor)
+                cursor.execute(_CLAIM_SQL.format(after=_AFTER_DELIVERY if after is not None else ""), params)
+                returned = cursor.fetchall()
+            # The envelope columns come back with the claimed rows (one round trip).
+            event_rows = {
+                row[1]: {"id": row[1], **dict(zip(_ENVELOPE_FIELDS[1:], row[4:], strict=True))} for row in returned
+            }
+            rows = [row[:4] for row in returned]
         else:
             rows = list(
                 _claimable(now)
@@ -241,10 +303,10 @@ def claim(batch_size: int) -> list[Claimed]:
             )
     if not rows:
         return []
-    events = {
-        row["id"]: _envelope(row)
-        for row in OutboxEvent.objects.filter(id__in={r[1] for r in rows}).values(*_ENVELOPE_FIELDS)
-    }
+    if connection.vendor != "postgresql":
+        event_rows = {
+            row["id"]: row for row in OutboxEvent.objects.filter(id__in={r[1] for r in rows}).values(*_ENVELOPE_FIELDS)
+        }
     subscribers = Subscriber.objects.in_bulk({r[2] for r in rows})
     claimed = [
         Claimed(
@@ -253,11 +315,11 @@ def claim(batch_size: int) -> list[Claimed]:
             subscriber_id=sub_id,
             attempts=attempts,
             subscriber=subscribers[sub_id],
-            envelope=events[event_id],
+            event_row=event_rows[event_id],
         )
         for pk, event_id, sub_id, attempts in rows
     ]
-    claimed.sort(key=lambda c: (c.envelope["occurred_at"], str(c.event_id)))
+    claimed.sort(key=lambda c: (c.occurred_at, c.event_id))
     return claimed
 
 
@@ -281,13 +343,7 @@ def _executor() -> ThreadPoolExecutor:
 def _attempt(item: Claimed, now) -> Outcome:
     try:
         adapter = adapter_for(item.subscriber.kind)
-        return adapter(
-            item.subscriber,
-            item.envelope,
-            body_of(item.envelope),
-            signing_secrets(item.subscriber, now),
-            int(now.timestamp()),
-        )
+        return adapter(item, signing_secrets(item.subscriber, now), int(now.timestamp()))
     except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the delivery
         return Outcome(error=f"{type(exc).__name__}: {exc}"[:1000])
 
@@ -333,6 +389,29 @@ def _record(item: Claimed, outcome: Outcome, now) -> str:
     return status
 
 
+def _relaxed_commit(cursor) -> None:
+    """The dispatcher's own bookkeeping may skip waiting for the WAL flush: a commit lost in a
+    crash only means an event is fanned out again (atomically) or a delivery is made again, which
+    at-least-once delivery already allows."""
+    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _mark_succeeded(succeeded: list[tuple[Any, int]], done) -> None:
+    by_code: dict[int, list] = {}
+    for pk, code in succeeded:
+        by_code.setdefault(code, []).append(pk)
+    for code, ids in by_code.items():
+        Delivery.objects.filter(id__in=ids).update(
+            status=DeliveryStatus.SUCCEEDED,
+            attempts=F("attempts") + 1,
+            last_status_code=code,
+            last_error="",
+            delivered_at=done,
+            locked_until=None,
+            updated_at=done,
+        )
+
+
 def deliver(items: list[Claimed]) -> dict[str, int]:
     """Make the claimed deliveries; successes are recorded in one query."""
     counts = {"delivered": 0, "retrying": 0, "dead": 0}
@@ -352,19 +431,12 @@ def deliver(items: list[Claimed]) -> dict[str, int]:
             continue
         status = _record(item, outcome, done)
         counts["dead" if status == DeliveryStatus.DEAD else "retrying"] += 1
-    by_code: dict[int, list] = {}
-    for pk, code in succeeded:
-        by_code.setdefault(code, []).append(pk)
-    for code, ids in by_code.items():
-        Delivery.objects.filter(id__in=ids).update(
-            status=DeliveryStatus.SUCCEEDED,
-            attempts=F("attempts") + 1,
-            last_status_code=code,
-            last_error="",
-            delivered_at=done,
-            locked_until=None,
-            updated_at=done,
-        )
+    if succeeded:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    _relaxed_commit(cursor)
+            _mark_succeeded(succeeded, done)
     counts["delivered"] = len(succeeded)
     return counts
 
@@ -380,15 +452,24 @@ def dispatch(
     budget = _setting("CRM_DISPATCH_TIME_BUDGET_SECONDS", 20) if time_budget is None else time_budget
     started = time.monotonic()
     totals = {"fanned_out": 0, "delivered": 0, "retrying": 0, "dead": 0}
+    fan_after: Cursor = None
+    claim_after: Cursor = None
     while True:
-        fanned = fan_out(batch_size)
-        counts = deliver(claim(batch_size))
+        fanned, next_fan = _fan_out(batch_size, fan_after)
+        if not fanned and fan_after is not None:
+            fanned, next_fan = _fan_out(batch_size, None)
+        fan_after = next_fan
+        items = claim(batch_size, claim_after)
+        if not items and claim_after is not None:
+            items = claim(batch_size, None)
+        claim_after = (items[-1].occurred_at, items[-1].event_id) if items else None
+        counts = deliver(items)
         totals["fanned_out"] += fanned
         for key, value in counts.items():
             totals[key] += value
         if progress is not None and (fanned or any(counts.values())):
             progress(", ".join(f"{k}={v}" for k, v in totals.items()))
-        if not fanned and not any(counts.values()):
+        if not fanned and not items:
             break
         if time.monotonic() - started > budget:
             break

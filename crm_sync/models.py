@@ -13,6 +13,7 @@ class OutboxEvent(BaseModel):
     """An event in the envelope of the registry, written in the transaction of the change it
     describes (`id` is the envelope's event_id)."""
 
+    created_at = models.DateTimeField(auto_now_add=True)
     event_type = models.CharField(max_length=100, db_index=True)
     schema_version = models.PositiveIntegerField()
     occurred_at = models.DateTimeField()
@@ -78,9 +79,14 @@ class Subscriber(BaseModel):
 
 class Delivery(BaseModel):
     """One event to one subscriber. Events of one subject reach a subscriber in order: a delivery
-    waits while an earlier one of the same subject and subscriber is unfinished."""
+    waits while an earlier one of the same subject and subscriber is unfinished.
 
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    Each row is written three times (pending, in flight, done), so it carries only the indexes
+    the dispatcher and the operators' filters need."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The unique (event, subscriber) constraint indexes event lookups.
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
     # Copied from the event, so the ordering rule is one indexed query.
     subject_key = models.CharField(max_length=310)
@@ -102,8 +108,23 @@ class Delivery(BaseModel):
             models.UniqueConstraint(fields=["event", "subscriber"], name="delivery_one_per_event_subscriber"),
         ]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
-            models.Index(fields=["subscriber", "subject_key", "event_occurred_at"], name="delivery_subject_order"),
+            # Unfinished deliveries only (finished ones leave these indexes): the claim walks the
+            # first in event order, and the ordering rule looks up earlier ones of the same subject.
+            models.Index(
+                fields=["event_occurred_at", "event"],
+                condition=Q(status__in=["pending", "in_flight", "failed"]),
+                name="delivery_unfinished_order",
+            ),
+            models.Index(
+                fields=["subscriber", "subject_key", "event_occurred_at", "event"],
+                condition=Q(status__in=["pending", "in_flight", "failed"]),
+                name="delivery_unfinished_subject",
+            ),
+            models.Index(
+                fields=["-event_occurred_at"],
+                condition=Q(status__in=["failed", "dead"]),
+                name="delivery_needs_attention",
+            ),
         ]
 
     def __str__(self) -> str:
