@@ -21,6 +21,8 @@ api_v1 = [
     path("", include("templates_app.urls")),
     path("", include("programs.urls")),
     path("", include("enrollments.urls")),
+    path("", include("scheduling.urls")),
+    path("", include("applications.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
@@ -34,6 +36,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("notifications/", include("notifications.page_urls")),
+    path("", include("applications.page_urls")),
     path("", program_views.catalog, name="catalog"),
     path("programs/<slug:program_key>/", program_views.program_detail, name="program-detail"),
 ]

@@ -94,3 +94,23 @@ class Campaign(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.company})"
+
+
+class ProgramTrack(BaseModel):
+    """A path within a program an applicant chooses (e.g. "Screenwriting", "Playwriting")."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="tracks")
+    key = models.SlugField(max_length=80)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["program", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "key"], name="track_key_unique_per_program"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program} / {self.name}"

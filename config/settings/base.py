@@ -52,6 +52,8 @@ LOCAL_APPS = [
     "templates_app",
     "programs",
     "enrollments",
+    "scheduling",
+    "applications",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
