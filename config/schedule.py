@@ -10,4 +10,8 @@ SCHEDULE: dict[str, dict] = {
     "crm_dispatch": {"every": 5},
     "notification_dispatch": {"every": 60},
     "housekeeping": {"crontab": "17 3 * * *"},
+    "cohort_transitions": {"crontab": "5 * * * *"},
+    "application_sla_reminders": {"crontab": "0 8 * * *"},
+    "waitlist_offers": {"every": 900},
+    "review_scores": {"every": 600},
 }

@@ -5,8 +5,8 @@ from django.db.models import Count, Q
 
 from core.admin import AuditTrailMixin, ServiceAdminMixin, pretty_json, status_action
 from enrollments.enums import HOLDS_A_PLACE, EnrollmentStatus
-from enrollments.models import Enrollment, JourneyFlags
-from enrollments.services import enrollment_create, enrollment_set_status
+from enrollments.models import Enrollment, JourneyFlags, Outcome
+from enrollments.services import enrollment_create, enrollment_set_status, outcome_record
 from programs.admin import CampaignAdmin, ProgramAdmin
 from programs.models import Campaign, Program
 
@@ -111,6 +111,68 @@ class JourneyFlagsAdmin(admin.ModelAdmin):
         return pretty_json(obj.flags)
 
     def has_add_permission(self, request):
+        return False
+
+
+OUTCOME_FORM_FIELDS = ["outcome_type", "occurred_on", "amount", "currency", "evidence_url", "notes"]
+
+
+class OutcomeForm(forms.ModelForm):
+    evidence_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+
+    class Meta:
+        model = Outcome
+        fields = ["program", "enrollment", *OUTCOME_FORM_FIELDS]
+
+    def clean(self):
+        cleaned = super().clean()
+        program, enrollment = cleaned.get("program"), cleaned.get("enrollment")
+        if program is not None and enrollment is not None and enrollment.program_id != program.pk:
+            self.add_error("enrollment", "This enrollment belongs to another program.")
+        return cleaned
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(ServiceAdminMixin, AuditTrailMixin, admin.ModelAdmin):
+    """Outcomes are recorded here or through the API (one or a list); once recorded they are read-only."""
+
+    form = OutcomeForm
+    list_display = ("participant", "program", "outcome_type", "occurred_on", "money", "recorded_by")
+    list_filter = ("outcome_type", "program")
+    search_fields = ("enrollment__user__email", "program__name", "notes")
+    list_select_related = ("enrollment__user", "program", "recorded_by")
+    autocomplete_fields = ("enrollment",)
+    date_hierarchy = "occurred_on"
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ["program", "enrollment", *OUTCOME_FORM_FIELDS, "recorded_by", "audit_trail"]
+        return ["audit_trail"]
+
+    @admin.display(description="Participant", ordering="enrollment__user__email")
+    def participant(self, obj) -> str:
+        return str(obj.enrollment.user)
+
+    @admin.display(description="Amount")
+    def money(self, obj) -> str:
+        return f"{obj.amount} {obj.currency}" if obj.amount is not None else "-"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # every field is read-only once recorded
+        data = {f: form.cleaned_data.get(f) for f in OUTCOME_FORM_FIELDS}
+        for text in ("currency", "evidence_url", "notes"):
+            data[text] = data[text] or ""
+        saved = outcome_record(
+            program=form.cleaned_data["program"],
+            enrollment=form.cleaned_data["enrollment"],
+            actor=request.user,
+            **data,
+        )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

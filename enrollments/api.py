@@ -3,19 +3,28 @@ from __future__ import annotations
 import django_filters
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.errors import flatten_errors
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.api.permissions import IsOperatorOrIntegrator
-from core.errors import ValidationFailed
-from enrollments.enums import EnrollmentStatus, SourceSystem
-from enrollments.models import Enrollment
+from core.errors import NotFound, ValidationFailed
+from enrollments.enums import EnrollmentStatus, OutcomeType, SourceSystem
+from enrollments.models import Enrollment, Outcome
 from enrollments.selectors import campaign_capacity, enrollment_list, enrollments_of_user, integrity_report
-from enrollments.services import enrollment_create, enrollment_set_status, integrity_fix
+from enrollments.services import (
+    OUTCOMES_PER_REQUEST,
+    enrollment_create,
+    enrollment_set_status,
+    integrity_fix,
+    outcome_items_errors,
+    outcome_record,
+    outcomes_record_many,
+)
 from programs.models import Campaign, Program
 from programs.selectors import campaign_list
 from templates_app.enums import TemplateCategory
@@ -260,3 +269,148 @@ class IntegrityFixApi(APIView):
     def post(self, request):
         fixed = integrity_fix(actor=request.user)
         return Response(self.Output({"fixed": fixed, "report": integrity_report()}).data)
+
+
+# --- Outcomes -----------------------------------------------------------------------------------
+
+OUTCOME_TAGS = ["admin: outcomes"]
+
+
+class OutcomeOutput(serializers.ModelSerializer):
+    program_id = serializers.UUIDField(read_only=True)
+    enrollment_id = serializers.UUIDField(read_only=True)
+    user_id = serializers.UUIDField(source="enrollment.user_id", read_only=True)
+    recorded_by_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Outcome
+        fields = [
+            "id",
+            "program_id",
+            "enrollment_id",
+            "user_id",
+            "outcome_type",
+            "amount",
+            "currency",
+            "occurred_on",
+            "evidence_url",
+            "notes",
+            "recorded_by_id",
+            "created_at",
+        ]
+
+
+class OutcomeInput(serializers.Serializer):
+    class Meta:
+        ref_name = "OutcomeRecord"
+
+    enrollment_id = serializers.UUIDField()
+    outcome_type = serializers.ChoiceField(choices=OutcomeType.choices)
+    occurred_on = serializers.DateField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, allow_blank=True)
+    evidence_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+
+
+class OutcomeFilter(django_filters.FilterSet):
+    outcome_type = django_filters.ChoiceFilter(choices=OutcomeType.choices)
+    enrollment = django_filters.UUIDFilter(field_name="enrollment_id")
+
+    class Meta:
+        model = Outcome
+        fields = ["outcome_type", "enrollment"]
+
+
+def _program_or_404(program_id) -> Program:
+    program = Program.objects.filter(pk=program_id).first()
+    if program is None:
+        raise NotFound(f"No program with the id {program_id}.")
+    return program
+
+
+def _item_path(index: int, path: str) -> str:
+    return f"items/{index}" if path == "non_field_errors" else f"items/{index}/{path}"
+
+
+class OutcomeListCreateApi(ListAPIView):
+    permission_classes = [IsOperatorOrIntegrator]
+    serializer_class = OutcomeOutput
+    filterset_class = OutcomeFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no path arguments
+            return Outcome.objects.none()
+        return (
+            Outcome.objects.filter(program_id=self.kwargs["program_id"])
+            .select_related("enrollment")
+            .order_by("-occurred_on", "-created_at", "id")
+        )
+
+    @extend_schema(operation_id="admin_outcomes_list", tags=OUTCOME_TAGS)
+    def get(self, request, program_id, *args, **kwargs):
+        _program_or_404(program_id)
+        return super().get(request, program_id, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="admin_outcomes_create",
+        description="Record one outcome (an object) or several (a list of up to "
+        f"{OUTCOMES_PER_REQUEST}) of the program's participants. A list is all or nothing: when any item "
+        "is invalid nothing is recorded and the 400 names every bad item's fields as "
+        "`items/<index>/<field>`. The enrollment belongs to the program; `occurred_on` is not in the "
+        "future (program's time zone); an `amount` needs an ISO 4217 `currency` and a currency needs "
+        "an amount. Answers 201 with the outcome, or the list of outcomes in the order sent.",
+        request=PolymorphicProxySerializer(
+            component_name="OutcomeRecordRequest",
+            serializers=[OutcomeInput, OutcomeInput(many=True)],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="OutcomeRecorded",
+                serializers=[OutcomeOutput, OutcomeOutput(many=True)],
+                resource_type_field_name=None,
+                many=False,
+            )
+        },
+        parameters=[IDEMPOTENCY_PARAMETER],
+        tags=OUTCOME_TAGS,
+    )
+    @idempotent
+    def post(self, request, program_id):
+        program = _program_or_404(program_id)
+        if isinstance(request.data, list):
+            outcomes = self._record_many(program, request.data, request.user)
+            return Response(OutcomeOutput(outcomes, many=True).data, status=status.HTTP_201_CREATED)
+        data = OutcomeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        enrollment_id = fields.pop("enrollment_id")
+        enrollment = Enrollment.objects.filter(pk=enrollment_id).first()
+        if enrollment is None:
+            raise ValidationFailed(errors={"enrollment_id": f"No enrollment with the id {enrollment_id}."})
+        outcome = outcome_record(program=program, enrollment=enrollment, actor=request.user, **fields)
+        return Response(OutcomeOutput(outcome).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _record_many(program: Program, payload: list, actor) -> list[Outcome]:
+        if not payload or len(payload) > OUTCOMES_PER_REQUEST:
+            return outcomes_record_many(program=program, items=payload, actor=actor)  # refuses the size
+        errors: dict[str, str] = {}
+        parsed: list[tuple[int, dict]] = []
+        for index, raw in enumerate(payload):
+            item = OutcomeInput(data=raw)
+            if item.is_valid():
+                parsed.append((index, item.validated_data))
+            else:
+                errors.update({_item_path(index, path): msg for path, msg in flatten_errors(item.errors).items()})
+        if errors:
+            # Report the rule errors of the items that parsed too, so one answer names every bad item.
+            errors.update(outcome_items_errors(program=program, items=parsed))
+            bad = {int(path.split("/")[1]) for path in errors}
+            raise ValidationFailed(
+                f"{len(bad)} of {len(payload)} outcomes are invalid; none was recorded.",
+                errors=dict(sorted(errors.items(), key=lambda kv: (int(kv[0].split("/")[1]), kv[0]))),
+            )
+        return outcomes_record_many(program=program, items=[item for _, item in parsed], actor=actor)

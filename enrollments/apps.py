@@ -27,10 +27,11 @@ class EnrollmentsConfig(AppConfig):
         register_program_migration_check(program_migration_role_errors)
         register_program_changed_handler(enrollments_follow_program)
         from crm_sync.hooks import register_crm_entity
-        from enrollments.crm import crm_enrollments, crm_participants
+        from enrollments.crm import crm_enrollments, crm_outcomes, crm_participants
 
         register_crm_entity("enrollment", crm_enrollments)
         register_crm_entity("participant", crm_participants)
+        register_crm_entity("outcome", crm_outcomes)
         from notifications.registry import register_kind
 
         register_kind(

@@ -1,4 +1,5 @@
-"""What the CRM receives for a program's enrollments and participants (registered with crm_sync)."""
+"""What the CRM receives for a program's enrollments, participants and outcomes (registered with
+crm_sync)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from typing import Any
 
 from accounts.models import ExternalIdentity
-from enrollments.models import Enrollment
+from enrollments.models import Enrollment, Outcome
 from enrollments.services import enrollment_event_payload
 
 
@@ -63,3 +64,27 @@ def crm_participants(program_id: Any, entity_ids: list[str] | None) -> dict[str,
     ).values_list("provider", "external_id", "user_id"):
         records[str(user_id)]["external_ids"][provider] = external_id
     return records
+
+
+def crm_outcomes(program_id: Any, entity_ids: list[str] | None) -> dict[str, dict]:
+    outcomes = Outcome.objects.filter(program_id=program_id).select_related("program", "enrollment")
+    wanted = _uuids(entity_ids)
+    if wanted is not None:
+        outcomes = outcomes.filter(pk__in=wanted)
+    return {
+        str(o.pk): {
+            "outcome_id": str(o.pk),
+            "program_id": str(o.program_id),
+            "program_key": o.program.program_key,
+            "enrollment_id": str(o.enrollment_id),
+            "user_id": str(o.enrollment.user_id),
+            "outcome_type": o.outcome_type,
+            "amount": str(o.amount) if o.amount is not None else None,
+            "currency": o.currency or None,
+            "occurred_on": o.occurred_on.isoformat(),
+            "evidence_url": o.evidence_url,
+            "notes": o.notes,
+            "recorded_at": o.created_at.isoformat(),
+        }
+        for o in outcomes.order_by("occurred_on", "created_at", "id")
+    }

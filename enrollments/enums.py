@@ -19,3 +19,14 @@ class SourceSystem(models.TextChoices):
 
 # Enrollments that take a place in a campaign (a dropped one frees its place).
 HOLDS_A_PLACE = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
+
+
+class OutcomeType(models.TextChoices):
+    """What a participant achieved through (or after) a program."""
+
+    COMPLETED = "completed", "Completed the program"
+    PUBLISHED = "published", "Published"
+    PLACED = "placed", "Placed (job, internship)"
+    FUNDED = "funded", "Funded"
+    PROMOTED = "promoted", "Promoted"
+    OTHER = "other", "Other"

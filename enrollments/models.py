@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from core.models import BaseModel
-from enrollments.enums import EnrollmentStatus, SourceSystem
+from enrollments.enums import EnrollmentStatus, OutcomeType, SourceSystem
 from programs.models import BeneficiaryGroup, Campaign, Program
 from templates_app.enums import TemplateCategory
 
@@ -55,3 +55,34 @@ class JourneyFlags(BaseModel):
 
     def __str__(self) -> str:
         return f"Journey flags of {self.user}"
+
+
+class Outcome(BaseModel):
+    """Something a participant achieved (completed, published, placed, funded, promoted, ...),
+    recorded by an operator or an integration, with optional money and evidence."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="outcomes")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="outcomes")
+    outcome_type = models.CharField(max_length=20, choices=OutcomeType.choices, db_index=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, help_text="ISO 4217, with an amount.")
+    occurred_on = models.DateField()
+    evidence_url = models.URLField(max_length=500, blank=True)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-occurred_on", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__isnull=True, currency="")
+                | (models.Q(amount__gte=0) & ~models.Q(currency="")),
+                name="outcome_amount_with_currency",
+            ),
+        ]
+        indexes = [models.Index(fields=["program", "outcome_type", "occurred_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_type_display()} on {self.occurred_on}"

@@ -1,24 +1,30 @@
-"""Write use-cases of enrollments: enroll (capacity-safe), complete, drop, reactivate, and keep
-each user's journey flags current."""
+"""Write use-cases of enrollments: enroll (capacity-safe), complete, drop, reactivate, keep
+each user's journey flags current, and record participants' outcomes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from core import clock
 from core.audit import audit_record
 from core.errors import Conflict, ValidationFailed
+from core.middleware import valid_timezone
+from core.money import currency_error
 from core.transitions import TransitionTable, apply_transition
 from crm_sync.outbox import emit
-from enrollments.enums import HOLDS_A_PLACE, EnrollmentStatus, SourceSystem
+from enrollments.enums import HOLDS_A_PLACE, EnrollmentStatus, OutcomeType, SourceSystem
 from enrollments.journey import journey_flags_compute
-from enrollments.models import Enrollment, JourneyFlags
+from enrollments.models import Enrollment, JourneyFlags, Outcome
 from notifications.services import notify
 from programs.enums import CampaignStatus, ProgramStatus
 from programs.models import Campaign, Program
@@ -154,9 +160,12 @@ def enrollment_create(
     enrolled_at: datetime | None = None,
     reason: str = "",
     actor: Any = None,
+    confirm: bool = True,
 ) -> Enrollment:
     """Enroll a user in an active program in one of its template's roles. Through a campaign,
-    the campaign's `max_enrollment` is never exceeded, whatever runs concurrently."""
+    the campaign's `max_enrollment` is never exceeded, whatever runs concurrently. People
+    enrolled on the platform get a confirmation (`confirm=False` when the caller already told
+    them, e.g. an acceptance)."""
     program = Program.objects.select_related("template").get(pk=program.pk)
     errors: dict[str, str] = {}
     roles = program.template.role_names
@@ -213,7 +222,7 @@ def enrollment_create(
         payload=enrollment_event_payload(enrollment),
         actor=actor,
     )
-    if source_system == SourceSystem.PLATFORM:  # imports from partner systems do not mail people
+    if confirm and source_system == SourceSystem.PLATFORM:  # imports from partner systems do not mail people
         notify(
             user=user,
             kind=ENROLLMENT_CONFIRMED,
@@ -325,3 +334,179 @@ def integrity_fix(*, actor: Any = None) -> dict[str, int]:
         journey_flags_refresh(user_id=user_id)
         fixed["journey_flags"] += 1
     return fixed
+
+
+# --- Outcomes -----------------------------------------------------------------------------------
+
+OUTCOMES_PER_REQUEST = 1000
+OUTCOME_ITEM_FIELDS = ("enrollment_id", "outcome_type", "occurred_on", "amount", "currency", "evidence_url", "notes")
+_evidence_url = URLValidator(schemes=["http", "https"])
+
+
+def _program_today(program: Program) -> date:
+    return clock.now().astimezone(valid_timezone(program.timezone) or UTC).date()
+
+
+def _uuid_text(value: Any) -> str | None:
+    try:
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _outcome_errors(item: dict[str, Any], program: Program, enrollments: dict[str, Enrollment], today: date):
+    """(errors by field, the row's clean fields) of one outcome."""
+    errors: dict[str, str] = {}
+    enrollment_id = _uuid_text(item.get("enrollment_id"))
+    enrollment = enrollments.get(enrollment_id) if enrollment_id else None
+    if item.get("enrollment_id") in (None, ""):
+        errors["enrollment_id"] = "An outcome needs the participant's enrollment."
+    elif enrollment is None:
+        errors["enrollment_id"] = f"No enrollment with the id {item.get('enrollment_id')}."
+    elif enrollment.program_id != program.pk:
+        errors["enrollment_id"] = "This enrollment belongs to another program."
+    outcome_type = item.get("outcome_type")
+    if outcome_type not in OutcomeType.values:
+        errors["outcome_type"] = f"Use one of: {', '.join(OutcomeType.values)}."
+    occurred_on = item.get("occurred_on")
+    if not isinstance(occurred_on, date) or isinstance(occurred_on, datetime):
+        errors["occurred_on"] = "An outcome needs the date it occurred on."
+    elif occurred_on > today:
+        errors["occurred_on"] = (
+            f"An outcome cannot lie in the future: today is {today.isoformat()} in {program.timezone}."
+        )
+    amount = item.get("amount")
+    currency = item.get("currency") or ""
+    if not isinstance(currency, str):
+        errors["currency"] = "A currency is a 3-letter ISO 4217 code."
+        currency = ""
+    currency = currency.upper()
+    if amount is not None:
+        if isinstance(amount, bool) or not isinstance(amount, (Decimal, int)) or not Decimal(amount).is_finite():
+            errors["amount"] = "An amount is a decimal number."
+        elif amount < 0:
+            errors["amount"] = "An amount cannot be negative."
+        elif Decimal(amount) != Decimal(amount).quantize(Decimal("0.01")) or amount >= Decimal("1e12"):
+            errors["amount"] = "An amount has at most 12 digits before and 2 after the decimal point."
+        if not currency:
+            errors.setdefault("currency", "An amount needs an ISO 4217 currency.")
+    elif currency:
+        errors["currency"] = "A currency goes with an amount."
+    if currency and "currency" not in errors and (message := currency_error(currency)):
+        errors["currency"] = message
+    evidence_url = item.get("evidence_url") or ""
+    if evidence_url:
+        try:
+            if not isinstance(evidence_url, str) or len(evidence_url) > 500:
+                raise DjangoValidationError("too long")
+            _evidence_url(evidence_url)
+        except DjangoValidationError:
+            errors["evidence_url"] = "Evidence is an http(s) URL of at most 500 characters."
+    notes = item.get("notes") or ""
+    if not isinstance(notes, str):
+        errors["notes"] = "Notes are text."
+    for field in sorted(set(item) - set(OUTCOME_ITEM_FIELDS)):
+        errors[field] = "Not a field of an outcome."
+    row = {
+        "program": program,
+        "enrollment": enrollment,
+        "outcome_type": outcome_type,
+        "occurred_on": occurred_on,
+        "amount": Decimal(amount) if amount is not None and "amount" not in errors else None,
+        "currency": currency,
+        "evidence_url": evidence_url,
+        "notes": notes,
+    }
+    return errors, row
+
+
+def _check_outcomes(program: Program, items: list[tuple[int, dict[str, Any]]]):
+    """Per-index field errors and the clean rows of outcomes of one program (one query for the
+    enrollments, whatever the number of items)."""
+    ids = {text for _, item in items if (text := _uuid_text(item.get("enrollment_id")))}
+    enrollments = {str(e.pk): e for e in Enrollment.objects.filter(pk__in=ids).select_related("user")}
+    today = _program_today(program)
+    errors: dict[int, dict[str, str]] = {}
+    rows: list[dict[str, Any]] = []
+    for index, item in items:
+        item_errors, row = _outcome_errors(item, program, enrollments, today)
+        if item_errors:
+            errors[index] = item_errors
+        rows.append(row)
+    return errors, rows
+
+
+def outcome_items_errors(*, program: Program, items: list[tuple[int, dict[str, Any]]]) -> dict[str, str]:
+    """The errors of a list of outcomes keyed `items/<index>/<field>`, for callers that validated
+    some items themselves (the API parses each item first) and report every bad item at once."""
+    errors, _ = _check_outcomes(program, items)
+    return {f"items/{index}/{field}": message for index, fields in errors.items() for field, message in fields.items()}
+
+
+def _outcomes_create(rows: list[dict[str, Any]], actor: Any) -> list[Outcome]:
+    recorded_by = actor if getattr(actor, "is_authenticated", False) else None
+    outcomes = Outcome.objects.bulk_create([Outcome(recorded_by=recorded_by, **row) for row in rows])
+    for outcome in outcomes:
+        audit_record(
+            actor=actor,
+            action="outcome.recorded",
+            target=outcome,
+            changes={
+                "enrollment": str(outcome.enrollment_id),
+                "user": str(outcome.enrollment.user_id),
+                "outcome_type": outcome.outcome_type,
+                "occurred_on": outcome.occurred_on.isoformat(),
+                "amount": str(outcome.amount) if outcome.amount is not None else None,
+                "currency": outcome.currency,
+            },
+        )
+    return outcomes
+
+
+@transaction.atomic
+def outcome_record(
+    *,
+    program: Program,
+    enrollment: Enrollment,
+    outcome_type: str,
+    occurred_on: date,
+    amount: Decimal | None = None,
+    currency: str = "",
+    evidence_url: str = "",
+    notes: str = "",
+    actor: Any = None,
+) -> Outcome:
+    """Record an outcome of a participant of the program: the enrollment belongs to the program,
+    the date is not in the future (in the program's time zone), an amount comes with an ISO 4217
+    currency and is not negative."""
+    item = {
+        "enrollment_id": enrollment.pk,
+        "outcome_type": outcome_type,
+        "occurred_on": occurred_on,
+        "amount": amount,
+        "currency": currency,
+        "evidence_url": evidence_url,
+        "notes": notes,
+    }
+    errors, rows = _check_outcomes(program, [(0, item)])
+    if errors:
+        raise ValidationFailed(errors=errors[0])
+    return _outcomes_create(rows, actor)[0]
+
+
+@transaction.atomic
+def outcomes_record_many(*, program: Program, items: list[dict[str, Any]], actor: Any = None) -> list[Outcome]:
+    """Record a list of outcomes, all or nothing: every item is checked first (items carry
+    `enrollment_id` and the fields of `outcome_record`); if any is invalid, nothing is written and
+    the error names each bad item's fields as `items/<index>/<field>`."""
+    if not items:
+        raise ValidationFailed(errors={"items": "Send at least one outcome."})
+    if len(items) > OUTCOMES_PER_REQUEST:
+        raise ValidationFailed(errors={"items": f"At most {OUTCOMES_PER_REQUEST} outcomes per request."})
+    errors, rows = _check_outcomes(program, list(enumerate(items)))
+    if errors:
+        raise ValidationFailed(
+            f"{len(errors)} of {len(items)} outcomes are invalid; none was recorded.",
+            errors={f"items/{i}/{field}": message for i, fields in errors.items() for field, message in fields.items()},
+        )
+    return _outcomes_create(rows, actor)

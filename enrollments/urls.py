@@ -10,6 +10,7 @@ urlpatterns = [
         api.CampaignCapacityApi.as_view(),
         name="api-campaign-capacity",
     ),
+    path("admin/programs/<uuid:program_id>/outcomes", api.OutcomeListCreateApi.as_view(), name="api-outcomes"),
     path("admin/integrity", api.IntegrityApi.as_view(), name="api-integrity"),
     path("admin/integrity/fix", api.IntegrityFixApi.as_view(), name="api-integrity-fix"),
     path("me/enrollments", api.MyEnrollmentsApi.as_view(), name="api-my-enrollments"),

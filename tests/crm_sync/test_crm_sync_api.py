@@ -122,7 +122,7 @@ def test_an_unknown_entity_type_is_refused_naming_the_allowed_ones(operator_api,
     response = operator_api.post(_url(program.pk), {"entity_type": "invoice"}, format="json")
     assert response.status_code == 400
     assert response["content-type"] == "application/problem+json"
-    assert response.json()["errors"] == {"entity_type": "Use one of: enrollment, participant."}
+    assert response.json()["errors"] == {"entity_type": "Use one of: application, enrollment, outcome, participant."}
     assert _sync_events() == []
 
 
