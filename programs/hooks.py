@@ -50,3 +50,18 @@ def register_program_changed_handler(fn: ProgramChangedHandler) -> None:
 def program_changed(program: Any, changed: set[str], actor: Any) -> None:
     for fn in _changed_handlers:
         fn(program, changed, actor)
+
+
+# fn(program, user) -> {"label": ..., "url": ..., "note": ...} or None: calls to action on the
+# program's page (e.g. "Apply"), offered by the apps that handle them.
+ProgramAction = Callable[[Any, Any], "dict | None"]
+_page_actions: list[ProgramAction] = []
+
+
+def register_program_page_action(fn: ProgramAction) -> None:
+    if fn not in _page_actions:
+        _page_actions.append(fn)
+
+
+def program_page_actions(program: Any, user: Any) -> list[dict]:
+    return [action for fn in _page_actions if (action := fn(program, user))]

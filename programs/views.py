@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from programs.filters import ProgramCatalogFilter
+from programs.hooks import program_page_actions
 from programs.selectors import beneficiary_group_list, program_catalog
 from templates_app.enums import TemplateCategory
 
@@ -40,4 +41,12 @@ def catalog(request):
 
 def program_detail(request, program_key: str):
     program = get_object_or_404(program_catalog(), program_key=program_key)
-    return render(request, "programs/program_detail.html", {"program": program})
+    return render(
+        request,
+        "programs/program_detail.html",
+        {
+            "program": program,
+            "tracks": program.tracks.filter(active=True).order_by("position", "name"),
+            "actions": program_page_actions(program, request.user),
+        },
+    )

@@ -51,6 +51,25 @@ APPLICATION = _obj(
         "review_sla_days": _int(1, 90, "Days a review may take before reminders go out."),
         "reviewers_per_application": _int(1, 10, "Independent reviews wanted per application."),
         "blind_review": {"type": "boolean", "description": "Hide applicant identity from reviewers."},
+        "hide_other_reviews": {
+            "type": "boolean",
+            "description": "Reviewers see others' scores only after submitting their own.",
+        },
+        "escalate_after_days": _int(1, 60, "Days past a review's deadline before operators are alerted."),
+        "offer_response_days": _int(1, 30, "Days a waitlisted applicant has to take an offered place."),
+        "quota_field": {
+            "type": "string",
+            "description": "Key of a single-choice form field whose answers have quotas (e.g. a group).",
+        },
+        "quotas": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 0},
+            "description": "Most acceptances per answer of the quota field.",
+        },
+        "include_reviewer_comments": {
+            "type": "boolean",
+            "description": "Decision e-mails include reviewers' comments to the applicant.",
+        },
     },
     ["requires_application"],
     "Application and review rules.",

@@ -211,6 +211,10 @@ SPECTACULAR_SETTINGS = {
         "ProgramTypeEnum": "templates_app.enums.TemplateCategory",
         "EnrollmentStatusEnum": "enrollments.enums.EnrollmentStatus",
         "SourceSystemEnum": "enrollments.enums.SourceSystem",
+        "ApplicationStatusEnum": "applications.enums.ApplicationStatus",
+        "AssignmentStatusEnum": "applications.enums.AssignmentStatus",
+        "OfferStatusEnum": "applications.enums.OfferStatus",
+        "CohortStatusEnum": "scheduling.enums.CohortStatus",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

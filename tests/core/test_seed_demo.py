@@ -15,6 +15,8 @@ DEMO_MODELS = [
     "programs.Program",
     "programs.Campaign",
     "enrollments.Enrollment",
+    "applications.Application",
+    "applications.Review",
     "core.AuditEntry",
 ]
 
@@ -33,6 +35,8 @@ def test_seed_demo_is_idempotent_and_consistent():
     assert first["programs.Program"] == 8
     assert first["programs.Campaign"] == 3
     assert first["enrollments.Enrollment"] == 4
+    assert first["applications.Application"] == 4
+    assert first["applications.Review"] == 4
     call_command("seed_demo", stdout=StringIO())
     assert _counts() == first
     roles = {u.email: sorted(g.name for g in u.groups.all()) for u in User.objects.prefetch_related("groups")}
@@ -43,6 +47,11 @@ def test_seed_demo_is_idempotent_and_consistent():
         "mentor@demo.local": ["mentor"],
         "writer@demo.local": ["writer"],
         "integrator@demo.local": ["integrator"],
+        "reviewer2@demo.local": ["reviewer"],
+        "amira@demo.local": ["writer"],
+        "ben@demo.local": ["writer"],
+        "chloe@demo.local": ["writer"],
+        "dev@demo.local": ["writer"],
     }
     assert User.objects.get(email="admin@demo.local").is_superuser
     assert User.objects.get(email="writer@demo.local").check_password("demo12345")

@@ -32,9 +32,10 @@ def _status(cohort) -> str:
     return Cohort.objects.get(pk=cohort.pk).status
 
 
-def test_the_job_is_registered_and_scheduled_daily():
+def test_the_job_is_registered_and_scheduled_hourly():
+    # Hourly, so a cohort starts soon after midnight in its program's own time zone.
     assert JOB in job_registry()
-    assert config_schedule.SCHEDULE[JOB] == {"crontab": "5 0 * * *"}
+    assert config_schedule.SCHEDULE[JOB] == {"crontab": "5 * * * *"}
 
 
 def test_a_planned_cohort_starts_on_its_start_date(cohort, frozen):
