@@ -388,7 +388,9 @@ class ApplicationListApi(ListAPIView):
             errors["ordering"] = f"Use one of: {', '.join(ORDERINGS)} (prefix - for descending)."
         if errors:
             raise ValidationFailed(errors=errors)
-        return ordered(qs.distinct(), ordering)
+        # No DISTINCT: a reviewer has at most one assignment per application, so the reviewers'
+        # join cannot repeat rows (and DISTINCT would sort the whole program on every page).
+        return ordered(qs, ordering)
 
 
 def _is_uuid(value: str) -> bool:
