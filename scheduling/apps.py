@@ -10,7 +10,12 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from core.jobs import register_job
+        from notifications.registry import register_kind
+        from scheduling import notices
         from scheduling.jobs import cohort_transitions
+
+        for key, description in notices.KINDS:
+            register_kind(key, group="transactional", essential=True, description=description)
 
         register_job(
             "cohort_transitions",

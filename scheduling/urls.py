@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling import api
+from scheduling.api import cohorts as api
 
 COHORTS = "admin/programs/<uuid:program_id>/cohorts"
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone as dj_timezone
 
 from core import clock
 from core.middleware import valid_timezone
@@ -197,7 +198,9 @@ def notify(
                     raise ValueError(f"The dedupe key '{key}' already names a notification to another user.")
                 results.append(existing)
                 continue
-        rendered = spec.render(channel, render_context)
+        # Dates render in the recipient's time zone (`|date` and `localtime` follow the active zone).
+        with dj_timezone.override(_user_zone(user)):
+            rendered = spec.render(channel, render_context)
         reason = _suppressed_reason(
             kind=spec, channel=channel, user=user, preference=preference, policies=policies, now=now
         )

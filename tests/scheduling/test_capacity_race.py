@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
-import scheduling.services as services
+import scheduling.services.cohorts as services
 from core.errors import Conflict
 from enrollments.services import enrollment_create
 from scheduling.models import Cohort, CohortMember

@@ -39,6 +39,7 @@ from programs.models import Program, ProgramTrack
 from scheduling.enums import TAKES_MEMBERS, CohortMemberStatus, CohortStatus
 from scheduling.hooks import member_completion_outcome
 from scheduling.models import Cohort, CohortMember
+from scheduling.services import registrations
 
 COHORT_TRANSITIONS = TransitionTable(
     "cohort",
@@ -406,7 +407,9 @@ def cohort_member_add(*, cohort: Cohort, enrollment: Enrollment, actor: Any = No
     members are counted. An enrollment that is an active member of another cohort is moved
     (`cohort_member_move`), not added. Someone who left this cohort can be placed in it again."""
     cohort = _lock_cohort(cohort.pk)
-    return _place(cohort, enrollment_id=enrollment.pk, actor=actor, reason=reason)
+    member = _place(cohort, enrollment_id=enrollment.pk, actor=actor, reason=reason)
+    registrations.cohort_member_joined(cohort_id=cohort.pk, user=member.enrollment.user, actor=actor)
+    return member
 
 
 @transaction.atomic
@@ -426,6 +429,7 @@ def cohort_member_remove(*, member: CohortMember, actor: Any = None, reason: str
         reason=reason,
         extra={"left_at": clock.now(), "reason": reason},
     )
+    registrations.cohort_member_left(cohort_id=member.cohort_id, user=member.enrollment.user, actor=actor)
     return member
 
 
@@ -455,10 +459,13 @@ def cohort_member_move(*, member: CohortMember, to_cohort: Cohort, actor: Any = 
         reason=reason,
         extra={"left_at": clock.now(), "reason": note},
     )
-    return _place(
+    registrations.cohort_member_left(cohort_id=source.pk, user=member.enrollment.user, actor=actor)
+    moved = _place(
         target,
         enrollment_id=member.enrollment_id,
         actor=actor,
         reason=reason,
         changes={"moved_from": str(source.pk)},
     )
+    registrations.cohort_member_joined(cohort_id=target.pk, user=moved.enrollment.user, actor=actor)
+    return moved

@@ -1,0 +1,1 @@
+"""The scheduling API: one module per resource."""
