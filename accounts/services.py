@@ -31,8 +31,8 @@ def roles_ensure_groups() -> list[Group]:
 
 def roles_grant_app_permissions(app_config: Any) -> int:
     """Give the role groups the admin permissions an app declares in its AppConfig as
-    `role_permissions = {"operator": ("view", "add", "change"), ...}` (idempotent; permissions an
-    administrator granted by hand stay). Runs after every migrate."""
+    `role_permissions = {"operator": ("view", "add", "change"), ...}`, except the models named in
+    `role_permissions_exclude` (idempotent; permissions an administrator granted by hand stay). Runs after every migrate."""
     grants: dict[str, tuple[str, ...]] = getattr(app_config, "role_permissions", {})
     if not grants:
         return 0
@@ -42,7 +42,9 @@ def roles_grant_app_permissions(app_config: Any) -> int:
         codenames = Q()
         for action in actions:
             codenames |= Q(codename__startswith=f"{action}_")
-        permissions = Permission.objects.filter(codenames, content_type__app_label=app_config.label)
+        permissions = Permission.objects.filter(codenames, content_type__app_label=app_config.label).exclude(
+            content_type__model__in=getattr(app_config, "role_permissions_exclude", ())
+        )
         before = groups[role].permissions.count()
         groups[role].permissions.add(*permissions)
         added += groups[role].permissions.count() - before

@@ -14,4 +14,7 @@ SCHEDULE: dict[str, dict] = {
     "application_sla_reminders": {"crontab": "0 8 * * *"},
     "waitlist_offers": {"every": 900},
     "review_scores": {"every": 600},
+    "session_reminders": {"crontab": "*/10 * * * *"},
+    "conferencing_sync": {"every": 60},
+    "host_confirmation_deadlines": {"every": 900},
 }

@@ -37,6 +37,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("notifications/", include("notifications.page_urls")),
     path("", include("applications.page_urls")),
+    path("", include("scheduling.page_urls")),
     path("", program_views.catalog, name="catalog"),
     path("programs/<slug:program_key>/", program_views.program_detail, name="program-detail"),
 ]

@@ -44,3 +44,37 @@ def member_completion_outcome(member: CohortMember) -> str:
             raise ValueError(f"Completion rule {rule!r} answered {outcome!r}; expected 'completed', 'dropped' or None.")
         return str(outcome)
     return CohortMemberStatus.COMPLETED
+
+
+# --- Pair resolvers -----------------------------------------------------------------------------
+# Slot matching takes "existing mentorship pairs" as participants. Pairs live in a higher layer, so
+# that layer registers `fn(program, pair_id) -> list of users | None`: the pair's people, or None
+# when the id is not a pair it knows in that program. Resolvers are asked in registration order;
+# the first answer that is not None wins.
+
+PairResolver = Callable[..., "list | None"]
+
+_pair_resolvers: list[PairResolver] = []
+
+
+def register_pair_resolver(fn: PairResolver) -> None:
+    if fn not in _pair_resolvers:
+        _pair_resolvers.append(fn)
+
+
+def unregister_pair_resolver(fn: PairResolver) -> None:
+    if fn in _pair_resolvers:
+        _pair_resolvers.remove(fn)
+
+
+def pair_resolvers_registered() -> bool:
+    return bool(_pair_resolvers)
+
+
+def resolve_pair(program, pair_id) -> list | None:
+    """The users of the pair `pair_id` in `program`, or None when no resolver knows it."""
+    for resolver in _pair_resolvers:
+        users = resolver(program, pair_id)
+        if users is not None:
+            return list(users)
+    return None

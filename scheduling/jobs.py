@@ -1,7 +1,13 @@
-"""The `cohort_transitions` job (daily): planned cohorts become active on their start date and
-active cohorts complete after their end date, both judged in the program's time zone. Completion
-settles the members (see `scheduling.services.cohort_complete`). Idempotent: a second run finds
-nothing due."""
+"""Scheduled jobs of scheduling.
+
+- `cohort_transitions` (hourly): planned cohorts become active on their start date and active
+  cohorts complete after their end date, both judged in the program's time zone. Completion
+  settles the members (see `scheduling.services.cohort_complete`). Idempotent: a second run finds
+  nothing due.
+- `session_reminders` (hourly at least; every 10 minutes suggested): sends the session reminders
+  due now, exactly once per (session, person, offset, schedule); see
+  `scheduling.services.reminders` for the due rule. Safe to run twice at once and to retry.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from core.errors import DomainError, IllegalTransition
 from core.jobs import JobContext
 from scheduling.enums import CohortStatus
 from scheduling.selectors import cohorts_due_to_complete, cohorts_due_to_start, program_local_date
-from scheduling.services import cohort_complete, cohort_set_status
+from scheduling.services import cohort_complete, cohort_set_status, reminders
 
 
 def cohort_transitions(context: JobContext) -> None:
@@ -57,4 +63,28 @@ def cohort_transitions(context: JobContext) -> None:
     context.progress(
         "cohort transitions done: "
         + ", ".join(f"{key}={context.counts.get(key, 0)}" for key in ("activated", "completed", "skipped", "failed"))
+    )
+
+
+def session_reminders(context: JobContext) -> None:
+    """Send the session reminders due now. Counts: `sent`, `already_sent` (claimed by a run or a
+    dispatch at the same time), `skipped` (the session or the registration changed since it was
+    read), `sessions` (sessions with a reminder due). Progress after every committed batch."""
+    totals = {"sent": 0, "already_sent": 0, "skipped": 0}
+
+    def on_batch(result: reminders.BatchResult) -> None:
+        for key in totals:
+            value = getattr(result, key)
+            totals[key] += value
+            if value:
+                context.count(key, value)
+        context.progress(f"{totals['sent']} session reminder(s) sent so far")
+
+    run = reminders.send_due_reminders(on_batch=on_batch)
+    if run.sessions:
+        context.count("sessions", run.sessions)
+    offsets = ", ".join(f"{hours} h: {sent}" for hours, sent in sorted(run.by_offset.items(), reverse=True))
+    context.progress(
+        f"session reminders done: sent={run.sent}, already_sent={run.already_sent}, skipped={run.skipped} "
+        f"({run.sessions} session(s) due{'; ' + offsets if offsets else ''})"
     )

@@ -215,6 +215,17 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "applications.enums.AssignmentStatus",
         "OfferStatusEnum": "applications.enums.OfferStatus",
         "CohortStatusEnum": "scheduling.enums.CohortStatus",
+        "AvailabilityKindEnum": "scheduling.enums.AvailabilityKind",
+        "SessionKindEnum": "scheduling.enums.SessionKind",
+        "SessionStatusEnum": "scheduling.enums.SessionStatus",
+        "RegistrationStatusEnum": "scheduling.enums.RegistrationStatus",
+        "RegistrationSourceEnum": "scheduling.enums.RegistrationSource",
+        "AttendanceStatusEnum": "scheduling.enums.AttendanceStatus",
+        "AttendanceSourceEnum": "scheduling.enums.AttendanceSource",
+        "HostConfirmationStatusEnum": "scheduling.enums.ConfirmationStatus",
+        "HostConfirmationDecisionEnum": ["confirmed", "declined"],
+        "ApplicationDecisionEnum": ["accepted", "waitlisted", "rejected"],
+        "SubscriberKindEnum": "crm_sync.enums.SubscriberKind",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -250,6 +261,25 @@ CRM_MAX_ATTEMPTS = env.int("CRM_MAX_ATTEMPTS", default=8)
 CRM_WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("CRM_WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5)
 CRM_WEBHOOK_READ_TIMEOUT_SECONDS = env.float("CRM_WEBHOOK_READ_TIMEOUT_SECONDS", default=10)
 CRM_INBOUND_MAX_BYTES = env.int("CRM_INBOUND_MAX_BYTES", default=256 * 1024)
+
+# --- Live sessions: conferencing providers (see docs/operators/sessions.md) ----------------------
+
+# The cache holds short-lived provider tokens shared by every process: production points it at
+# Redis (CACHE_URL=redis://...); the embedded default is per process.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CONFERENCING_DEFAULT_PROVIDER = env.str("CONFERENCING_DEFAULT_PROVIDER", default="jitsi")
+CONFERENCING_SYNC_ON_COMMIT = env.bool("CONFERENCING_SYNC_ON_COMMIT", default=True)
+CONFERENCING_RETRY_BASE_SECONDS = env.float("CONFERENCING_RETRY_BASE_SECONDS", default=30)
+CONFERENCING_RETRY_CAP_SECONDS = env.float("CONFERENCING_RETRY_CAP_SECONDS", default=3600)
+CONFERENCING_MAX_ATTEMPTS = env.int("CONFERENCING_MAX_ATTEMPTS", default=8)
+JITSI_BASE_URL = env.str("JITSI_BASE_URL", default="https://meet.jit.si")
+# Zoom Server-to-Server OAuth app (secrets: never logged).
+ZOOM_ACCOUNT_ID = env.str("ZOOM_ACCOUNT_ID", default="")
+ZOOM_CLIENT_ID = env.str("ZOOM_CLIENT_ID", default="")
+ZOOM_CLIENT_SECRET = env.str("ZOOM_CLIENT_SECRET", default="")
+ZOOM_API_BASE_URL = env.str("ZOOM_API_BASE_URL", default="https://api.zoom.us/v2")
+ZOOM_OAUTH_URL = env.str("ZOOM_OAUTH_URL", default="https://zoom.us/oauth/token")
+ZOOM_TIMEOUT_SECONDS = env.float("ZOOM_TIMEOUT_SECONDS", default=10)
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,8 @@
 - calendar.py: calendar feed tokens.
 """
 
+from scheduling.services.attendance import attendance_record, attendance_self_check_in
+from scheduling.services.availability import availability_create, availability_delete
 from scheduling.services.cohorts import (
     COHORT_MEMBER_TRANSITIONS,
     COHORT_TRANSITIONS,
@@ -24,6 +26,8 @@ from scheduling.services.cohorts import (
     cohort_set_status,
     cohort_update,
 )
+from scheduling.services.confirmations import host_confirmation_decide, host_confirmations_expire
+from scheduling.services.matching import find_slots, slot_book
 from scheduling.services.registrations import registration_cancel, registration_create
 from scheduling.services.sessions import (
     SESSION_TRANSITIONS,
@@ -35,6 +39,14 @@ from scheduling.services.sessions import (
 )
 
 __all__ = [
+    "attendance_record",
+    "attendance_self_check_in",
+    "availability_create",
+    "availability_delete",
+    "find_slots",
+    "slot_book",
+    "host_confirmation_decide",
+    "host_confirmations_expire",
     "COHORT_MEMBER_TRANSITIONS",
     "COHORT_TRANSITIONS",
     "COMPLETION_REASON",

@@ -35,6 +35,7 @@ from crm_sync.outbox import emit
 from programs.enums import ProgramStatus
 from programs.models import Program
 from scheduling.enums import (
+    ATTENDED,
     OPEN_KINDS,
     TAKES_MEMBERS,
     ConferencingProvider,
@@ -92,10 +93,12 @@ def _program_takes_sessions(program: Program) -> None:
 def _cohort_errors(program: Program, cohort: Cohort | None, errors: dict[str, str]) -> None:
     if cohort is None:
         return
+    # The stored status counts, not the caller's copy of the row.
+    status = Cohort.objects.filter(pk=cohort.pk).values_list("status", flat=True).first()
     if cohort.program_id != program.pk:
         errors["cohort_id"] = "This cohort belongs to another program."
-    elif cohort.status not in TAKES_MEMBERS:
-        errors["cohort_id"] = f"The cohort '{cohort.name}' is {cohort.status}."
+    elif status not in TAKES_MEMBERS:
+        errors["cohort_id"] = f"The cohort '{cohort.name}' is {status}."
 
 
 def _host_errors(host: Any, errors: dict[str, str]) -> None:
@@ -456,6 +459,13 @@ def session_update(*, session: Session, data: dict[str, Any], actor: Any = None,
     `lesson.rescheduled`, participants told, reminders re-armed, the meeting moved); `host`
     changes the host (`coach.assigned`, a new confirmation request); `capacity` may grow
     (waitlisted people are promoted) or shrink down to the people registered."""
+    # Lock order as in booking (the host's user row, then the session): a reschedule or host
+    # change racing a booking of the same host queues instead of deadlocking.
+    if {"starts_at", "ends_at", "host"} & set(data):
+        current = Session.objects.select_related("host").filter(pk=session.pk).first()
+        booked = data["host"] if "host" in data else getattr(current, "host", None)
+        if booked is not None:
+            lock_user(booked.pk)
     session = lock_session(session.pk)
     if session.status != SessionStatus.SCHEDULED:
         raise Conflict(f"The session is {session.status}; only scheduled sessions change.")
@@ -491,9 +501,12 @@ def session_update(*, session: Session, data: dict[str, Any], actor: Any = None,
 
     changes: dict[str, Any] = {}
     for field in DETAIL_FIELDS:
-        if field in data and getattr(session, field) != data[field]:
-            changes[field] = [json_value(getattr(session, field)), json_value(data[field])]
-            setattr(session, field, data[field].strip() if field == "title" else data[field])
+        if field not in data:
+            continue
+        value = data[field].strip() if field == "title" else data[field]
+        if getattr(session, field) != value:
+            changes[field] = [json_value(getattr(session, field)), json_value(value)]
+            setattr(session, field, value)
     previous = window(session.starts_at, session.ends_at, session.timezone)
     if zone != session.timezone:
         changes["timezone"] = [session.timezone, zone]
@@ -510,7 +523,7 @@ def session_update(*, session: Session, data: dict[str, Any], actor: Any = None,
         session.host = host
     if not changes:
         return session
-    session.save()
+    session.save(update_fields=[*changes, "updated_at"])
     audit_record(
         actor=actor,
         action="session.rescheduled" if moved else "session.changed",
@@ -580,8 +593,11 @@ def session_cancel(*, session: Session, reason: str, actor: Any = None) -> Sessi
 @transaction.atomic
 def session_deliver(*, session: Session, actor: Any = None, skip_attendance: bool = False, reason: str = "") -> Session:
     """Mark a started session delivered. Every registered participant needs an attendance record
-    first, unless `skip_attendance` (then the session says so)."""
+    first, unless `skip_attendance` (then the session says so). Delivering a delivered session
+    changes nothing."""
     session = lock_session(session.pk)
+    if session.status == SessionStatus.DELIVERED:
+        return session
     now = clock.now()
     if session.status == SessionStatus.SCHEDULED and session.starts_at > now:
         raise Conflict("The session has not started yet; it can be marked delivered once it starts.")
@@ -604,8 +620,6 @@ def session_deliver(*, session: Session, actor: Any = None, skip_attendance: boo
         reason=reason,
         extra={"delivered_at": now, "attendance_skipped": bool(missing) and skip_attendance},
     )
-    from scheduling.enums import ATTENDED
-
     attended = Attendance.objects.filter(session=session, status__in=ATTENDED).count()
     emit(
         event_type="lesson.delivered",

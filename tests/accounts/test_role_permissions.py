@@ -39,6 +39,12 @@ def test_reviewers_may_only_look():
         ("enrollments", "view_outcome"),
         ("scheduling", "view_cohort"),
         ("scheduling", "view_cohortmember"),
+        ("scheduling", "view_availabilitywindow"),
+        ("scheduling", "view_session"),
+        ("scheduling", "view_registration"),
+        ("scheduling", "view_attendance"),
+        ("scheduling", "view_sessionreminder"),
+        ("scheduling", "view_hostconfirmation"),
         ("applications", "view_application"),
         ("applications", "view_applicationform"),
         ("applications", "view_scoringrubric"),
@@ -65,3 +71,9 @@ def test_a_staff_operator_works_in_the_admin_without_manual_grants(client, make_
     assert client.get("/admin/enrollments/enrollment/add/").status_code == 200
     assert client.get("/admin/core/auditentry/").status_code == 200
     assert client.get("/admin/auth/group/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_no_role_sees_calendar_feed_addresses():
+    for role in ("operator", "reviewer", "mentor", "writer", "integrator"):
+        assert not {codename for app, codename in _codenames(role) if codename.endswith("_calendarfeed")}, role
