@@ -32,7 +32,8 @@ def roles_ensure_groups() -> list[Group]:
 def roles_grant_app_permissions(app_config: Any) -> int:
     """Give the role groups the admin permissions an app declares in its AppConfig as
     `role_permissions = {"operator": ("view", "add", "change"), ...}`, except the models named in
-    `role_permissions_exclude` (idempotent; permissions an administrator granted by hand stay). Runs after every migrate."""
+    `role_permissions_exclude` (idempotent; permissions an administrator granted by hand stay).
+    Runs after every migrate."""
     grants: dict[str, tuple[str, ...]] = getattr(app_config, "role_permissions", {})
     if not grants:
         return 0

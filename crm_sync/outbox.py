@@ -82,3 +82,40 @@ def emit(
     )
     _schedule_kick()
     return event
+
+
+def emit_many(
+    *,
+    event_type: str,
+    events: list[tuple[tuple[str, Any], dict[str, Any]]],
+    actor: Any = None,
+    occurred_at=None,
+) -> list[OutboxEvent]:
+    """`emit` for many events of one type at once: each `(subject, payload)` is validated like
+    `emit` does (a bad one raises before anything is written), then all are inserted in one
+    statement."""
+    event_kind = event_registry.registry().get(event_type)
+    version = event_kind.active
+    when = occurred_at or clock.now()
+    rows = []
+    for (subject_type, subject_id), payload in events:
+        errors = event_registry.validation_errors(version.validator, payload, prefix="")
+        if errors:
+            raise InvalidEventPayload(event_type, version.version, errors)
+        rows.append(
+            OutboxEvent(
+                id=uuid.uuid4(),
+                event_type=event_type,
+                schema_version=version.version,
+                occurred_at=when,
+                producer=PRODUCER,
+                subject_type=subject_type,
+                subject_id=str(subject_id),
+                actor=actor_ref(actor),
+                payload=payload,
+            )
+        )
+    if rows:
+        OutboxEvent.objects.bulk_create(rows, batch_size=1000)
+        _schedule_kick()
+    return rows

@@ -1,10 +1,13 @@
-"""What higher layers (attendance, later) plug into scheduling from `AppConfig.ready()`.
+"""What other code plugs into scheduling from `AppConfig.ready()`.
 
 Completion rules decide, when a cohort completes, what becomes of each member who is still active:
 `fn(member) -> "completed" | "dropped" | None`. Rules are asked in the order they were registered;
 the first answer that is not None wins; when every rule answers None (or none is registered) the
 member completes. A rule reads what it needs (the program's config, attendance) from the member:
-`member.cohort.program` is loaded.
+`member.cohort.program` is loaded. Attendance registers one (scheduling.services.attendance).
+
+Pair resolvers let slot matching take existing mentorship pairs: `fn(program, pair_id) -> list of
+users | None`; the mentorship app registers one. Without a resolver a pair id is refused by name.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from notifications.services.delivery import (
 from notifications.services.inbox import notification_mark_read, notifications_mark_all_read
 from notifications.services.preferences import notification_preferences_update
 from notifications.services.rate_limits import rate_limit_policy_delete, rate_limit_policy_save
-from notifications.services.sending import notify, quiet_hours_end
+from notifications.services.sending import notify, notify_many, quiet_hours_end
 
 __all__ = [
     "NOTIFICATION_TRANSITIONS",
@@ -32,6 +32,7 @@ __all__ = [
     "notifications_dispatch_due",
     "notifications_mark_all_read",
     "notify",
+    "notify_many",
     "quiet_hours_end",
     "rate_limit_policy_delete",
     "rate_limit_policy_save",

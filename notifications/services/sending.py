@@ -145,6 +145,49 @@ def _create_once(key: str, fields: dict[str, Any]) -> tuple[Notification, bool]:
         return existing, False
 
 
+def _row_fields(
+    *,
+    spec: NotificationKind,
+    channel: str,
+    user: Any,
+    preference: NotificationPreference,
+    policies: dict[str, RateLimitPolicy],
+    now: datetime,
+    render_context: Mapping[str, Any],
+    stored_context: Any,
+    refs: list[dict[str, str]],
+) -> dict[str, Any]:
+    """The fields of one notification row: rendered content, queued or suppressed, held back by
+    quiet hours for nudges."""
+    # Dates render in the recipient's time zone (`|date` and `localtime` follow the active zone).
+    with dj_timezone.override(_user_zone(user)):
+        rendered = spec.render(channel, render_context)
+    reason = _suppressed_reason(
+        kind=spec, channel=channel, user=user, preference=preference, policies=policies, now=now
+    )
+    scheduled_for = None
+    if not reason and spec.group == KindGroup.NUDGE and preference.has_quiet_hours:
+        scheduled_for = quiet_hours_end(
+            at=now, start=preference.quiet_hours_start, end=preference.quiet_hours_end, zone=_user_zone(user)
+        )
+    return {
+        "user": user,
+        "channel": channel,
+        "kind": spec.key,
+        "kind_group": spec.group,
+        "template_name": spec.template_name,
+        "subject": rendered.subject,
+        "body_text": rendered.body_text,
+        "body_html": rendered.body_html,
+        "dashboard_text": rendered.dashboard_text,
+        "context": stored_context,
+        "related": refs,
+        "status": NotificationStatus.SUPPRESSED if reason else NotificationStatus.QUEUED,
+        "suppressed_reason": reason,
+        "scheduled_for": scheduled_for,
+    }
+
+
 def schedule_delivery(notification_id: Any) -> None:
     """Hand the row to a worker once the transaction commits. A lost task is harmless: the
     `notification_dispatch` job delivers whatever is still queued and due."""
@@ -198,38 +241,80 @@ def notify(
                     raise ValueError(f"The dedupe key '{key}' already names a notification to another user.")
                 results.append(existing)
                 continue
-        # Dates render in the recipient's time zone (`|date` and `localtime` follow the active zone).
-        with dj_timezone.override(_user_zone(user)):
-            rendered = spec.render(channel, render_context)
-        reason = _suppressed_reason(
-            kind=spec, channel=channel, user=user, preference=preference, policies=policies, now=now
+        fields = _row_fields(
+            spec=spec,
+            channel=channel,
+            user=user,
+            preference=preference,
+            policies=policies,
+            now=now,
+            render_context=render_context,
+            stored_context=stored_context,
+            refs=refs,
         )
-        scheduled_for = None
-        if not reason and spec.group == KindGroup.NUDGE and preference.has_quiet_hours:
-            scheduled_for = quiet_hours_end(
-                at=now, start=preference.quiet_hours_start, end=preference.quiet_hours_end, zone=_user_zone(user)
-            )
-        fields = {
-            "user": user,
-            "channel": channel,
-            "kind": spec.key,
-            "kind_group": spec.group,
-            "template_name": spec.template_name,
-            "subject": rendered.subject,
-            "body_text": rendered.body_text,
-            "body_html": rendered.body_html,
-            "dashboard_text": rendered.dashboard_text,
-            "context": stored_context,
-            "related": refs,
-            "status": NotificationStatus.SUPPRESSED if reason else NotificationStatus.QUEUED,
-            "suppressed_reason": reason,
-            "scheduled_for": scheduled_for,
-        }
         if key is not None:
             notification, created = _create_once(key, fields)
         else:
             notification, created = Notification.objects.create(**fields), True
-        if created and notification.status == NotificationStatus.QUEUED and scheduled_for is None:
+        if created and notification.status == NotificationStatus.QUEUED and notification.scheduled_for is None:
             schedule_delivery(notification.pk)
         results.append(notification)
     return results
+
+
+@transaction.atomic
+def notify_many(
+    *,
+    kind: str,
+    items: Iterable[tuple[Any, Mapping[str, Any], Iterable[Any] | None]],
+    channels: Iterable[str] | None = None,
+) -> list[Notification]:
+    """`notify` for many people at once, with the same rules (suppression, rate limits, quiet
+    hours) and no dedupe keys: the caller guarantees once (e.g. a claim row in the same
+    transaction). `items` are `(user, context, related)`, at most one per user. The users'
+    preference rows are locked in one query, in id order (so concurrent batches cannot deadlock),
+    and the rows are inserted in one statement."""
+    spec = get_kind(kind)
+    chosen = _channels(spec, channels)
+    items = list(items)
+    users = [user for user, _, _ in items]
+    if len({user.pk for user in users}) != len(users):
+        raise ValueError("notify_many takes at most one item per user.")
+    if not items:
+        return []
+    ids = sorted(user.pk for user in users)
+    NotificationPreference.objects.bulk_create(
+        [NotificationPreference(user_id=pk) for pk in ids], ignore_conflicts=True
+    )
+    preferences = {
+        p.user_id: p
+        for p in NotificationPreference.objects.select_for_update().filter(user_id__in=ids).order_by("user_id")
+    }
+    now = clock.now()
+    policies: dict[str, RateLimitPolicy] = {}
+    if spec.group != KindGroup.TRANSACTIONAL:
+        policies = {p.channel: p for p in RateLimitPolicy.objects.filter(group=spec.group, channel__in=chosen)}
+    rows: list[Notification] = []
+    for user, context, related in items:
+        context = dict(context or {})
+        render_context = {**context, "user": user}
+        stored_context = _json_safe(context)
+        refs = _related_refs(related)
+        for channel in chosen:
+            fields = _row_fields(
+                spec=spec,
+                channel=channel,
+                user=user,
+                preference=preferences[user.pk],
+                policies=policies,
+                now=now,
+                render_context=render_context,
+                stored_context=stored_context,
+                refs=refs,
+            )
+            rows.append(Notification(**fields))
+    Notification.objects.bulk_create(rows, batch_size=1000)
+    due = [row.pk for row in rows if row.status == NotificationStatus.QUEUED and row.scheduled_for is None]
+    if due and setting("NOTIFICATIONS_DELIVER_ON_COMMIT"):
+        transaction.on_commit(lambda: [deliver_task.delay(str(pk)) for pk in due], robust=True)
+    return rows

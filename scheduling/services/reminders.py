@@ -55,7 +55,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from core import clock
 from core.errors import Conflict
-from crm_sync.outbox import emit
+from crm_sync.outbox import emit_many
 from programs.models import Program
 from scheduling import notices
 from scheduling.enums import RegistrationStatus, ReminderKind, SessionStatus
@@ -209,36 +209,49 @@ def _lock_batch(session_ids: Iterable[Any], user_ids: Iterable[Any]) -> dict[uui
     return {s.pk: s for s in Session.objects.filter(pk__in=sessions).select_related("program")}
 
 
-def _remind(*, session: Session, user: Any, hours_before: int, now: datetime, sessions_url: str, actor: Any) -> None:
-    """Notify one person and emit the event, in the transaction that claimed the reminder. The
-    claim is the reminder's dedupe key, so `notify` gets none (that saves it a lookup and a
-    savepoint per channel, which counts at 100,000 reminders)."""
-    from notifications.services import notify
+def _remind_many(
+    rows: list[tuple[Session, Any]], *, hours_before: int, now: datetime, sessions_url: str, actor: Any
+) -> None:
+    """Notify each (session, person) and emit the events, in the transaction that claimed the
+    reminders. The claims are the reminders' dedupe keys, so the notifications get none. Written
+    in bulk: one preference lock query and one insert per round (a person reminded of two
+    sessions at once is in two rounds, since a round holds one notification per person)."""
+    from notifications.services import notify_many
 
-    notify(
-        user=user,
-        kind=notices.SESSION_REMINDER,
-        context={
+    rounds: list[list[tuple[Any, dict[str, Any], list[Any]]]] = []
+    seen: dict[Any, int] = defaultdict(int)
+    for session, user in rows:
+        index = seen[user.pk]
+        seen[user.pk] += 1
+        if index == len(rounds):
+            rounds.append([])
+        context = {
             "session": session,
             "hours_before": hours_before,
             "starts_in": starts_in(session.starts_at - now),
             "as_host": user.pk == session.host_id,
             "join_url": session.join_url,
             "sessions_url": sessions_url,
-        },
-        related=[session],
-    )
-    emit(
+        }
+        rounds[index].append((user, context, [session]))
+    for items in rounds:
+        notify_many(kind=notices.SESSION_REMINDER, items=items)
+    emit_many(
         event_type=EVENT_TYPE,
-        subject=("session", session.pk),
         actor=actor,
-        payload={
-            "session_id": str(session.pk),
-            "program_id": str(session.program_id),
-            "user_id": str(user.pk),
-            "starts_at": session.starts_at.isoformat(),
-            "hours_before": hours_before,
-        },
+        events=[
+            (
+                ("session", session.pk),
+                {
+                    "session_id": str(session.pk),
+                    "program_id": str(session.program_id),
+                    "user_id": str(user.pk),
+                    "starts_at": session.starts_at.isoformat(),
+                    "hours_before": hours_before,
+                },
+            )
+            for session, user in rows
+        ],
     )
 
 
@@ -276,20 +289,14 @@ def _send_batch(
     if not won:
         return result
     users = get_user_model().objects.in_bulk({u for _, u in won})
-    sessions_url = notices.my_sessions_url()
-    # In user order: `notify` row-locks each person's preferences, and racing batches then take
-    # those locks in the same order.
-    for session, user_id in sorted(rows, key=lambda row: (str(row[1]), str(row[0].pk))):
-        if (session.pk, user_id) in won:
-            _remind(
-                session=session,
-                user=users[user_id],
-                hours_before=hours_before,
-                now=now,
-                sessions_url=sessions_url,
-                actor=actor,
-            )
-            result.sent += 1
+    # In user order: racing batches then lock preferences in the same order.
+    chosen = [
+        (session, users[user_id])
+        for session, user_id in sorted(rows, key=lambda row: (str(row[1]), str(row[0].pk)))
+        if (session.pk, user_id) in won
+    ]
+    _remind_many(chosen, hours_before=hours_before, now=now, sessions_url=notices.my_sessions_url(), actor=actor)
+    result.sent += len(chosen)
     return result
 
 

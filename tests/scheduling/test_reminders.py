@@ -435,19 +435,19 @@ def test_the_job_is_registered_and_counts_what_it_sent(live_read, frozen):
 @pytest.mark.django_db(transaction=True)
 def test_a_crash_mid_batch_loses_nothing_and_sends_nothing_twice(live_read, frozen, monkeypatch):
     """Batches of two: the host's batch goes out, then the first batch of participants fails
-    after notifying one of them; its transaction rolls back (claims, notifications, events), and
+    after notifying them; its transaction rolls back (claims, notifications, events), and
     the next run sends the rest, once."""
     monkeypatch.setattr(reminders, "BATCH_SIZE", 2)
-    real_emit = reminders.emit
+    real_emit = reminders.emit_many
     calls = {"n": 0}
 
     def failing_emit(**kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 2:  # the first participants' batch, after its notifications were written
             raise RuntimeError("worker lost")
         return real_emit(**kwargs)
 
-    monkeypatch.setattr(reminders, "emit", failing_emit)
+    monkeypatch.setattr(reminders, "emit_many", failing_emit)
     frozen(START - timedelta(hours=23))
     run = run_job("session_reminders")
     assert (run.status, run.error) == ("failed", "RuntimeError: worker lost")
@@ -456,7 +456,7 @@ def test_a_crash_mid_batch_loses_nothing_and_sends_nothing_twice(live_read, froz
     assert Notification.objects.filter(kind="session_reminder").count() == 2
     assert OutboxEvent.objects.filter(event_type="program_session_reminder").count() == 1
 
-    monkeypatch.setattr(reminders, "emit", real_emit)
+    monkeypatch.setattr(reminders, "emit_many", real_emit)
     run = run_job("session_reminders")
     assert (run.status, run.counts) == ("succeeded", {"sent": 3, "sessions": 1})
     assert _claims() == [(email, 24, 0) for email in REGISTERED]
@@ -506,13 +506,13 @@ def crowd(make_session, make_user, people):
 @pytest.fixture
 def slow_notify(monkeypatch):
     """Pause after each reminder is written, so racing batches overlap."""
-    real = reminders._remind
+    real = reminders._remind_many
 
-    def slow(**kwargs):
-        real(**kwargs)
-        time.sleep(0.01)
+    def slow(rows, **kwargs):
+        real(rows, **kwargs)
+        time.sleep(0.01 * len(rows))
 
-    monkeypatch.setattr(reminders, "_remind", slow)
+    monkeypatch.setattr(reminders, "_remind_many", slow)
 
 
 @pytest.mark.concurrency
@@ -562,13 +562,13 @@ def test_a_reschedule_racing_the_job_is_sent_for_one_schedule(crowd, frozen, slo
     every reminder of a session was written before its reschedule, for the old schedule, and the
     new schedule is re-armed."""
     monkeypatch.setattr(reminders, "BATCH_SIZE", 3)
-    slow = reminders._remind
+    slow = reminders._remind_many
 
-    def slower(**kwargs):  # about a second for all 26: the reschedules land in the middle
-        slow(**kwargs)
-        time.sleep(0.03)
+    def slower(rows, **kwargs):  # about a second for all 26: the reschedules land in the middle
+        slow(rows, **kwargs)
+        time.sleep(0.03 * len(rows))
 
-    monkeypatch.setattr(reminders, "_remind", slower)
+    monkeypatch.setattr(reminders, "_remind_many", slower)
     frozen(START - timedelta(hours=21))
     moved = START + timedelta(days=3)
 
