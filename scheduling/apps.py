@@ -19,6 +19,11 @@ class SchedulingConfig(AppConfig):
         for key, description in notices.KINDS:
             register_kind(key, group="transactional", essential=True, description=description)
 
+        from core.demo import register_demo_seeder
+        from scheduling.demo import seed_sessions
+
+        register_demo_seeder(order=70, name="scheduling: sessions, a series, a live read", fn=seed_sessions)
+
         register_job(
             "cohort_transitions",
             cohort_transitions,

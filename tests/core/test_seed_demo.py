@@ -17,6 +17,8 @@ DEMO_MODELS = [
     "enrollments.Enrollment",
     "applications.Application",
     "applications.Review",
+    "scheduling.Session",
+    "scheduling.Registration",
     "core.AuditEntry",
 ]
 
@@ -37,6 +39,8 @@ def test_seed_demo_is_idempotent_and_consistent():
     assert first["enrollments.Enrollment"] == 4
     assert first["applications.Application"] == 4
     assert first["applications.Review"] == 4
+    assert first["scheduling.Session"] == 6  # a weekly series of 4, a live read, office hours
+    assert first["scheduling.Registration"] == 1  # the writer's place at the live read
     call_command("seed_demo", stdout=StringIO())
     assert _counts() == first
     roles = {u.email: sorted(g.name for g in u.groups.all()) for u in User.objects.prefetch_related("groups")}
