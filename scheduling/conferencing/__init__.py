@@ -19,6 +19,7 @@ adds or replaces one.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -62,21 +63,24 @@ class ProviderFailed(DomainError):
     title = "The conferencing provider failed"
 
 
-class Provider:
+class Provider(ABC):
     """The interface every provider implements."""
 
     key: str = ""
     # False: create/update/delete need no network and may run inside a transaction.
     needs_network: bool = False
 
+    @abstractmethod
     def create(self, session: Session) -> Meeting:
-        raise NotImplementedError
+        """Create the session's meeting."""
 
+    @abstractmethod
     def update(self, session: Session, external_id: str) -> Meeting | None:
-        raise NotImplementedError
+        """Bring the meeting in line with the session; a new Meeting when its links changed."""
 
+    @abstractmethod
     def delete(self, external_id: str) -> None:
-        raise NotImplementedError
+        """Delete the meeting (gone already counts as deleted)."""
 
 
 _BUILT_IN: dict[str, str] = {

@@ -9,7 +9,6 @@ import time
 from datetime import date
 
 import pytest
-from django.db import connection
 
 import applications.services.deciding as deciding
 import applications.services.reviewing as reviewing
@@ -24,46 +23,15 @@ from applications.services import (
     scores_recompute,
 )
 from core.audit import audit_entries_for
-from core.errors import Conflict
 from programs.models import Program
 from scheduling.models import CohortMember
 from scheduling.services import cohort_create
 from tests.applications.conftest import answers_for
+from tests.concurrency import race as _race
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
 WINDOW_SECONDS = 0.3
-
-
-def _race(calls) -> tuple[list, list, list]:
-    """Run each call in its own thread, released together by a barrier; each thread closes its
-    own connection. Returns (results, conflicts, other errors)."""
-    barrier = threading.Barrier(len(calls))
-    lock = threading.Lock()
-    results, conflicts, errors = [], [], []
-
-    def run(call):
-        try:
-            barrier.wait(timeout=30)
-            value = call()
-            with lock:
-                results.append(value)
-        except Conflict as exc:
-            with lock:
-                conflicts.append(exc)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a racing thread hung"
-    return results, conflicts, errors
 
 
 @pytest.fixture

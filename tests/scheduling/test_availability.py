@@ -5,13 +5,11 @@ windows and within the batch, naming the item; concurrent creations cannot both 
 
 from __future__ import annotations
 
-import threading
 import time as clock_time
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 
 import scheduling.services.availability as services
 from core.errors import ValidationFailed
@@ -26,6 +24,7 @@ from scheduling.services.availability import (
     wall_instant,
     window_intervals,
 )
+from tests.concurrency import race
 
 pytestmark = pytest.mark.django_db
 
@@ -375,32 +374,7 @@ def test_delete_removes_the_window_with_an_audit_row(program, make_user, operato
 
 
 def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    lock = threading.Lock()
-    results, refused, errors = [], [], []
-
-    def run(call):
-        try:
-            barrier.wait(timeout=30)
-            value = call()
-            with lock:
-                results.append(value)
-        except ValidationFailed as exc:
-            with lock:
-                refused.append(exc)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a racing thread hung"
-    return results, refused, errors
+    return race(calls, expected=ValidationFailed)
 
 
 @pytest.fixture

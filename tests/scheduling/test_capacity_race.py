@@ -3,54 +3,21 @@ transactions; a control with the row lock removed shows the race is real."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import date
 
 import pytest
-from django.db import connection
 
 import scheduling.services.cohorts as services
-from core.errors import Conflict
 from enrollments.services import enrollment_create
 from scheduling.models import Cohort, CohortMember
+from tests.concurrency import race as _race
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
 THREADS = 20
 CAPACITY = 5
 WINDOW_SECONDS = 0.05
-
-
-def _race(calls) -> tuple[list, list, list]:
-    """Run each call in its own thread, all released together; each thread closes its own
-    database connection. Returns (results, conflicts, other errors)."""
-    barrier = threading.Barrier(len(calls))
-    lock = threading.Lock()
-    results, conflicts, errors = [], [], []
-
-    def run(call):
-        try:
-            barrier.wait(timeout=30)
-            value = call()
-            with lock:
-                results.append(value)
-        except Conflict as exc:
-            with lock:
-                conflicts.append(exc)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a racing thread hung"
-    return results, conflicts, errors
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ session with registrations; and concurrent bookings of the same people, raced on
 
 from __future__ import annotations
 
-import threading
 import time as clock_time
 from datetime import UTC, date, datetime, time
 
@@ -19,6 +18,7 @@ from scheduling.models import Registration, Session
 from scheduling.services import registration_create, session_cancel, session_create
 from scheduling.services.availability import availability_create
 from scheduling.services.matching import find_slots, intersect, slot_book, subtract
+from tests.concurrency import race as _race
 
 pytestmark = pytest.mark.django_db
 
@@ -447,35 +447,6 @@ def test_booking_refusals(world, people, frozen):
 
 
 # --- Concurrency --------------------------------------------------------------------------------
-
-
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    lock = threading.Lock()
-    results, conflicts, errors = [], [], []
-
-    def run(call):
-        try:
-            barrier.wait(timeout=30)
-            value = call()
-            with lock:
-                results.append(value)
-        except Conflict as exc:
-            with lock:
-                conflicts.append(exc)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a racing thread hung"
-    return results, conflicts, errors
 
 
 @pytest.fixture

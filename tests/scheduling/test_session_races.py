@@ -6,58 +6,25 @@ each race is real."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 import scheduling.services.registrations as registrations
 import scheduling.services.sessions as sessions
 from core import clock
-from core.errors import Conflict
 from scheduling.enums import RegistrationStatus
 from scheduling.models import Registration, Session
 from scheduling.selectors import session_registrations
 from scheduling.services import cohort_member_add
+from tests.concurrency import race as _race
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
 THREADS = 12
 CAPACITY = 4
 WINDOW_SECONDS = 0.05
-
-
-def _race(calls) -> tuple[list, list, list]:
-    """Run each call in its own thread, all released together; each thread closes its own
-    database connection. Returns (results, conflicts, other errors)."""
-    barrier = threading.Barrier(len(calls))
-    lock = threading.Lock()
-    results, conflicts, errors = [], [], []
-
-    def run(call):
-        try:
-            barrier.wait(timeout=30)
-            value = call()
-            with lock:
-                results.append(value)
-        except Conflict as exc:
-            with lock:
-                conflicts.append(exc)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a racing thread hung"
-    return results, conflicts, errors
 
 
 @pytest.fixture
