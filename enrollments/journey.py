@@ -3,6 +3,7 @@ their enrollments, so they can be recomputed and checked at any time."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from enrollments.enums import EnrollmentStatus
@@ -36,7 +37,29 @@ def journey_flags_from_rows(rows) -> dict[str, Any]:
     return flags
 
 
+# Higher layers add flags of their own (mentorship: match counters, check-in due, ...):
+# `fn(user_id) -> dict` with the keys it owns, registered from `AppConfig.ready()`, merged in
+# registration order. The integrity check compares only the enrollment-derived keys.
+_contributors: list[Callable[[Any], dict[str, Any]]] = []
+_contributed_keys: set[str] = set()
+
+
+def register_journey_contributor(fn: Callable[[Any], dict[str, Any]], *, keys: tuple[str, ...]) -> None:
+    if fn not in _contributors:
+        _contributors.append(fn)
+    _contributed_keys.update(keys)
+
+
+def enrollment_flags(flags: dict[str, Any]) -> dict[str, Any]:
+    """The flags without the contributed keys (what enrollments alone decide)."""
+    return {k: v for k, v in flags.items() if k not in _contributed_keys}
+
+
 def journey_flags_compute(user_id) -> dict[str, Any]:
-    """The user's cross-program flags, derived from their enrollments (never incremented)."""
+    """The user's cross-program flags, derived from their enrollments and the registered
+    contributors' records (never incremented)."""
     rows = Enrollment.objects.filter(user_id=user_id).order_by("enrolled_at", "id").values_list(*JOURNEY_ROW_FIELDS)
-    return journey_flags_from_rows(rows)
+    flags = journey_flags_from_rows(rows)
+    for contributor in _contributors:
+        flags.update(contributor(user_id))
+    return flags

@@ -9,7 +9,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from core import clock
 from enrollments.enums import HOLDS_A_PLACE
-from enrollments.journey import JOURNEY_ROW_FIELDS, journey_flags_from_rows
+from enrollments.journey import JOURNEY_ROW_FIELDS, enrollment_flags, journey_flags_from_rows
 from enrollments.models import Enrollment, JourneyFlags
 from programs.models import Campaign, Program
 from templates_app.models import ProgramTemplate
@@ -78,7 +78,9 @@ def users_with_stale_journey_flags() -> list:
     """Users whose stored flags differ from the ones derived from their enrollments now: users
     with enrollments, and users with a stored record but no enrollments (two queries, whatever
     the number of users)."""
-    stored = dict(JourneyFlags.objects.values_list("user_id", "flags"))
+    stored = {
+        user_id: enrollment_flags(flags) for user_id, flags in JourneyFlags.objects.values_list("user_id", "flags")
+    }
     rows = Enrollment.objects.order_by("user_id", "enrolled_at", "id").values_list("user_id", *JOURNEY_ROW_FIELDS)
     stale = []
     for user_id, user_rows in groupby(rows.iterator(chunk_size=2000), key=lambda row: row[0]):

@@ -90,10 +90,27 @@ MATCHING = _obj(
                 "timezone": _num(0, 1, "Overlap of availability across time zones."),
                 "industry": _num(0, 1, "Same or related industry."),
                 "goals": _num(0, 1, "Fit of stated goals."),
+                "availability": _num(0, 1, "Hours a week both are free at the same time."),
             },
             description="Relative weight of each match criterion.",
         ),
         "min_score": _num(0, 1, "Pairs scoring below this are never proposed."),
+        "hard_constraints": _obj(
+            {
+                "shared_language": {
+                    "type": "boolean",
+                    "description": "Pairs must share a language (when the mentee states languages).",
+                },
+                "max_timezone_hours": _int(0, 12, "Pairs at most this many hours apart."),
+            },
+            description="Rules no proposal breaks.",
+        ),
+        "fairness": _num(0, 1, "Spread mentees across mentors: each further place of a mentor costs 0.1 x this."),
+        "availability_target_hours": _num(0.5, 40, "Weekly shared free hours that count as a perfect fit."),
+        "self_accept": {
+            "enum": ["none", "mentor", "mentee", "both"],
+            "description": "Who, besides operators, may accept a proposal (both: each must accept).",
+        },
     },
     ["enabled"],
     "Matching rules.",

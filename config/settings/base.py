@@ -54,6 +54,7 @@ LOCAL_APPS = [
     "enrollments",
     "scheduling",
     "applications",
+    "mentorship",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

@@ -1,0 +1,30 @@
+from django.apps import AppConfig
+
+
+class MentorshipConfig(AppConfig):
+    name = "mentorship"
+    verbose_name = "Mentorship and buddy programs"
+    default_auto_field = "django.db.models.BigAutoField"
+    # Admin permissions of the role groups (granted after migrate by accounts).
+    role_permissions = {"operator": ("view", "add", "change"), "reviewer": ("view",)}
+
+    def ready(self) -> None:
+        from core.jobs import register_job
+        from enrollments.journey import register_journey_contributor
+        from mentorship import journey, notices
+        from mentorship.jobs import mentorship_checkins
+        from notifications.registry import register_kind
+
+        for key, group, essential, description in notices.KINDS:
+            register_kind(key, group=group, essential=essential, description=description)
+        register_journey_contributor(journey.mentorship_flags, keys=journey.KEYS)
+        register_job(
+            "mentorship_checkins",
+            mentorship_checkins,
+            "Weekly: refresh the journey flags of people in active matches (check-in due after the program's "
+            "interval) and nudge each pair that is due, once per pair, person and week.",
+        )
+        from mentorship.selectors import pair_people
+        from scheduling.hooks import register_pair_resolver
+
+        register_pair_resolver(pair_people)
