@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("enrollments.urls")),
     path("", include("scheduling.urls")),
     path("", include("applications.urls")),
+    path("", include("mentorship.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
@@ -38,6 +39,7 @@ urlpatterns = [
     path("notifications/", include("notifications.page_urls")),
     path("", include("applications.page_urls")),
     path("", include("scheduling.page_urls")),
+    path("", include("mentorship.page_urls")),
     path("", program_views.catalog, name="catalog"),
     path("programs/<slug:program_key>/", program_views.program_detail, name="program-detail"),
 ]
