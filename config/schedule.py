@@ -17,4 +17,5 @@ SCHEDULE: dict[str, dict] = {
     "session_reminders": {"crontab": "*/10 * * * *"},
     "conferencing_sync": {"every": 60},
     "host_confirmation_deadlines": {"every": 900},
+    "mentorship_checkins": {"crontab": "0 9 * * 1"},
 }
