@@ -409,10 +409,16 @@ def test_match_answers_400_per_field(operator_api, program, pair):
 
 
 def test_pairs_answer_400_until_a_resolver_is_registered(operator_api, program, pair):
+    from mentorship.selectors import pair_people
+
     ana, ben = pair
     pair_id, other_id = uuid.uuid4(), uuid.uuid4()
 
-    before = _match(operator_api, program, [], pair_ids=[str(pair_id)])
+    hooks.unregister_pair_resolver(pair_people)  # the mentorship app's, registered at start-up
+    try:
+        before = _match(operator_api, program, [], pair_ids=[str(pair_id)])
+    finally:
+        hooks.register_pair_resolver(pair_people)
     assert _problem(before, 400)["errors"] == {
         "pair_ids/0": f"Mentorship pairs are not known to scheduling yet, so the pair {pair_id} cannot be "
         "resolved; name its people in `participant_ids`."
