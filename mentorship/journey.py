@@ -6,7 +6,9 @@ matches, check-ins, feedback, milestones and activities, never incremented:
 - `checkin_due`: an active match of theirs has had no check-in for the program's
   `checkins.interval_days` (default 7) since the last one, or since it started;
 - `feedback_pending`: a match of theirs ended and they have not rated it;
-- `last_checkin_at`: their pairs' latest check-in (ISO date-time) or null."""
+- `last_checkin_at`: their pairs' latest check-in (ISO date-time) or null.
+
+People with no started match, event, check-in or milestone carry none of these keys."""
 
 from __future__ import annotations
 
@@ -58,12 +60,17 @@ def mentorship_flags(user_id: Any) -> dict[str, Any]:
                 due = True
         elif not rated:
             pending = True
+    events = Activity.objects.filter(user_id=user_id, kind=ActivityKind.EVENT).count()
+    checkins = CheckIn.objects.filter(by_id=user_id).count()
+    milestones = Milestone.objects.filter(user_id=user_id).count()
+    if not (started or events or checkins or milestones):
+        return {}  # people who take no part in mentorship carry none of its flags
     return {
         "match_count": len(started),
         "match_active": any(row[0] == MatchStatus.ACTIVE for row in started),
-        "events_attended": Activity.objects.filter(user_id=user_id, kind=ActivityKind.EVENT).count(),
-        "checkins_completed": CheckIn.objects.filter(by_id=user_id).count(),
-        "milestones_reached": Milestone.objects.filter(user_id=user_id).count(),
+        "events_attended": events,
+        "checkins_completed": checkins,
+        "milestones_reached": milestones,
         "checkin_due": due,
         "feedback_pending": pending,
         "last_checkin_at": latest.isoformat() if latest else None,
