@@ -228,6 +228,11 @@ SPECTACULAR_SETTINGS = {
         "HostConfirmationDecisionEnum": ["confirmed", "declined"],
         "ApplicationDecisionEnum": ["accepted", "waitlisted", "rejected"],
         "SubscriberKindEnum": "crm_sync.enums.SubscriberKind",
+        "MentorshipSideEnum": "mentorship.enums.ProfileKind",
+        "MentorshipMatchStatusEnum": "mentorship.enums.MatchStatus",
+        "MentorshipMatchSourceEnum": "mentorship.enums.MatchSource",
+        "MentorshipEndReasonEnum": "mentorship.enums.EndReason",
+        "MentorshipRecordSourceEnum": "mentorship.enums.RecordSource",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

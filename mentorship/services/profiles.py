@@ -38,7 +38,7 @@ def _text_list(value: Any, name: str, errors: dict[str, str]) -> list[str] | Non
     cleaned: list[str] = []
     for position, item in enumerate(value):
         if not isinstance(item, str) or not item.strip() or len(item.strip()) > MAX_ITEM_LENGTH or "\x00" in item:
-            errors[f"{name}[{position}]"] = f"Each entry is a text of 1 to {MAX_ITEM_LENGTH} characters."
+            errors[f"{name}/{position}"] = f"Each entry is a text of 1 to {MAX_ITEM_LENGTH} characters."
             return None
         text = item.strip()
         if name == "languages":
@@ -57,7 +57,7 @@ def _user_ids(value: Any, user_id: Any, errors: dict[str, str]) -> list[str] | N
         try:
             ids.append(str(uuid.UUID(str(item))))
         except ValueError:
-            errors[f"avoid_user_ids[{position}]"] = "Not a user id."
+            errors[f"avoid_user_ids/{position}"] = "Not a user id."
             return None
     ids = list(dict.fromkeys(ids))
     if str(user_id) in ids:
