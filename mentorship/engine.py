@@ -140,7 +140,11 @@ _OFFSETS: dict[tuple[str, int], float] = {}
 
 
 def utc_offset_hours(zone: str, at: datetime) -> float:
-    key = (zone, int(at.timestamp()) // 86_400)
+    # Keyed by the minute, not the day: a DST change happens at some hour of a day (and a
+    # half-hour zone changes on a half hour), so two runs on one day may see different offsets.
+    key = (zone, int(at.timestamp()) // 60)
+    if len(_OFFSETS) > 100_000:
+        _OFFSETS.clear()
     if key not in _OFFSETS:
         try:
             offset = at.astimezone(ZoneInfo(zone)).utcoffset()
@@ -440,7 +444,7 @@ def match(
     solve_seconds = time.perf_counter() - started
     greedy_total = 0.0
     if with_greedy:
-        greedy_total = float(sum(scored.score[i, j] for i, j in greedy(scored, capacities)))
+        greedy_total = sum(float(scored.score[i, j]) for i, j in greedy(scored, capacities))  # float64, not float32
     proposals = [
         Proposal(
             mentees[i].user_id,

@@ -9,7 +9,6 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Count
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
@@ -19,7 +18,7 @@ from rest_framework.views import APIView
 
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.api.permissions import IsOperatorOrIntegrator
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import ValidationFailed
 from mentorship.api.common import (
     ADMIN_TAGS,
     REASON_MAX,
@@ -32,7 +31,7 @@ from mentorship.api.common import (
 from mentorship.enums import EndReason, MatchSource, MatchStatus
 from mentorship.models import Match, ProposalBatch
 from mentorship.selectors import matches_for_program
-from mentorship.services import match_create_manual, match_end, match_reject, matches_approve, matches_propose
+from mentorship.services import match_create_manual, match_end, matches_approve, matches_propose, matches_reject
 
 PROPOSE, APPROVE, REJECT, MANUAL = "propose", "approve", "reject", "manual"
 MODES = [PROPOSE, APPROVE, REJECT, MANUAL]
@@ -360,34 +359,12 @@ class MatchListCreateApi(ListAPIView):
             data = RejectInput(data=request.data)
             data.is_valid(raise_exception=True)
             ids = list(dict.fromkeys(data.validated_data["proposal_ids"]))
-            _reject_all(program, ids, data.validated_data["reason"], request.user)
+            matches_reject(program=program, proposal_ids=ids, reason=data.validated_data["reason"], actor=request.user)
             return Response(_matches_body(program_id, ids))
         data = ManualInput(data=request.data)
         data.is_valid(raise_exception=True)
         match = _manual(program, data.validated_data, request.user)
         return Response(MatchOutput(_match(program_id, match.pk)).data, status=status.HTTP_201_CREATED)
-
-
-def _reject_all(program, ids: list[Any], reason: str, actor: Any) -> None:
-    """Reject each proposal in one transaction: all or nothing, with errors per id like approval."""
-    if not reason.strip():
-        raise ValidationFailed(errors={"reason": "Say why the proposals are rejected."})
-    with transaction.atomic():
-        found = {m.pk: m for m in Match.objects.select_for_update().filter(program=program, pk__in=ids)}
-        missing = [str(pk) for pk in ids if pk not in found]
-        if missing:
-            raise NotFound(f"No proposal in this program with the id {', '.join(missing[:5])}.")
-        errors = {
-            f"proposal_ids/{pk}": f"It is {found[pk].status}, not proposed."
-            for pk in ids
-            if found[pk].status != MatchStatus.PROPOSED
-        }
-        if errors:
-            raise Conflict(
-                f"{len(errors)} of the {len(ids)} proposals cannot be rejected; nothing was rejected.", errors=errors
-            )
-        for pk in ids:
-            match_reject(match=found[pk], reason=reason, actor=actor)
 
 
 def _manual(program, fields: dict[str, Any], actor: Any) -> Match:

@@ -9,6 +9,7 @@ from mentorship.services.matching import (
     match_respond,
     matches_approve,
     matches_propose,
+    matches_reject,
     proposals_swap,
 )
 from mentorship.services.profiles import profile_upsert
@@ -25,6 +26,7 @@ __all__ = [
     "match_respond",
     "matches_approve",
     "matches_propose",
+    "matches_reject",
     "milestone_reach",
     "profile_upsert",
     "proposals_swap",

@@ -138,27 +138,35 @@ def _check_active(program: Program) -> None:
         raise Conflict(f"'{program.name}' is {program.status}; matches are made in active programs only.")
 
 
+def _lock_program(program: Program) -> Program:
+    """Serialise proposal runs of one program. FOR NO KEY UPDATE of the program row alone: rows
+    that only refer to the program (an approval's new enrollment) are not held up by a run, so
+    a run waiting for an approval's match row cannot deadlock with it."""
+    return Program.objects.select_for_update(of=("self",), no_key=True).select_related("template").get(pk=program.pk)
+
+
 @transaction.atomic
 def matches_propose(*, program: Program, actor: Any = None) -> ProposalBatch:
     """Run the optimal matcher and record its proposals (matches in status `proposed`). Open
     proposals of earlier runs are withdrawn first, so their mentors' places count again."""
     require_matching(program)
-    program = Program.objects.select_for_update().select_related("template").get(pk=program.pk)
+    program = _lock_program(program)
     _check_active(program)
     config = matching_config(program)
     if not config.get("enabled", True):
         raise Conflict(f"Matching is turned off in '{program.name}' (config matching.enabled).")
     now = clock.now()
-    open_ids = list(Match.objects.filter(program=program, status=MatchStatus.PROPOSED).values_list("pk", flat=True))
-    if open_ids:
-        Match.objects.filter(pk__in=open_ids).update(
-            status=MatchStatus.WITHDRAWN, reason="Replaced by a newer run.", updated_at=now
-        )
+    # The status is re-checked row by row: a proposal approved while this waited for its row
+    # lock is active now and stays so.
+    withdrawn = Match.objects.filter(program=program, status=MatchStatus.PROPOSED).update(
+        status=MatchStatus.WITHDRAWN, reason="Replaced by a newer run.", updated_at=now
+    )
+    if withdrawn:
         audit_record(
             actor=actor,
             action="match.proposals_withdrawn",
             target=program,
-            changes={"withdrawn": len(open_ids)},
+            changes={"withdrawn": withdrawn},
             reason="A new proposal run replaces them.",
         )
     settings = engine.Settings.from_config(config)
@@ -263,7 +271,7 @@ def _approve_locked(program: Program, matches: list[Match], actor: Any, reason: 
     profiles = _lock_profiles(program, people)
     # Re-read after the locks: a racing approval committed before we got them is now visible.
     matches = list(
-        Match.objects.select_for_update()
+        Match.objects.select_for_update(of=("self",))  # the match rows only, not the people's user rows
         .select_related("mentor", "mentee")
         .filter(pk__in=[m.pk for m in matches])
         .order_by("created_at", "pk")
@@ -324,11 +332,36 @@ def match_reject(*, match: Match, reason: str, actor: Any = None) -> Match:
 
 
 @transaction.atomic
+def matches_reject(*, program: Program, proposal_ids: list[Any], reason: str, actor: Any = None) -> list[Match]:
+    """Reject proposals of this program with one reason; all or nothing: any that is not an open
+    proposal fails the call with an error per id. The pairs are not proposed again."""
+    if not (reason or "").strip():
+        raise ValidationFailed(errors={"reason": "Say why the proposals are rejected."})
+    ids = list(dict.fromkeys(str(i) for i in proposal_ids))
+    if not ids:
+        raise ValidationFailed(errors={"proposal_ids": "Name at least one proposal."})
+    found = list(
+        Match.objects.select_for_update(of=("self",)).filter(program=program, pk__in=ids).order_by("created_at", "pk")
+    )
+    missing = sorted(set(ids) - {str(m.pk) for m in found})
+    if missing:
+        raise NotFound(f"No proposal in this program with the id {', '.join(missing[:5])}.")
+    errors = {
+        f"proposal_ids/{m.pk}": f"It is {m.status}, not proposed." for m in found if m.status != MatchStatus.PROPOSED
+    }
+    if errors:
+        raise Conflict(
+            f"{len(errors)} of the {len(found)} proposals cannot be rejected; nothing was rejected.", errors=errors
+        )
+    return [match_reject(match=match, reason=reason, actor=actor) for match in found]
+
+
+@transaction.atomic
 def match_respond(*, match: Match, user: Any, accept: bool, reason: str = "") -> Match:
     """A mentor or mentee answers a proposal, where the program lets them. Accepting records
     their acceptance and activates the match once everyone needed has accepted; declining
     rejects it."""
-    match = Match.objects.select_for_update().select_related("program__template").get(pk=match.pk)
+    match = Match.objects.select_related("program__template").get(pk=match.pk)
     program = match.program
     who = self_accept(program)
     side = "mentor" if match.mentor_id == user.pk else "mentee" if match.mentee_id == user.pk else None
@@ -336,6 +369,10 @@ def match_respond(*, match: Match, user: Any, accept: bool, reason: str = "") ->
         raise NotFound("No such proposal of yours.")
     if who == SelfAccept.NONE or (who in (SelfAccept.MENTOR, SelfAccept.MENTEE) and who != side):
         raise PermissionDenied("In this program an operator approves proposals.")
+    # Lock in the order approvals do (the people's profiles, then the match row), so an
+    # acceptance and an operator's approval of the same proposal queue instead of deadlocking.
+    _lock_profiles(program, sorted({str(match.mentor_id), str(match.mentee_id)}))
+    match = Match.objects.select_for_update(of=("self",)).select_related("program__template").get(pk=match.pk)
     if match.status != MatchStatus.PROPOSED:
         raise Conflict(f"This proposal is {match.status}; it can no longer be answered.")
     if not accept:
@@ -377,7 +414,7 @@ def _pair_explanation(
     scored = engine.score_pairs([a], [b], settings, blocked=blocked_pairs(program), at=now)
     broken = [name for name, mask in scored.masks.items() if name not in ("capacity", "min_score") and not mask[0, 0]]
     explanation = engine.explain(0, 0, a, b, scored, settings)
-    return float(scored.score[0, 0]), explanation, broken
+    return round(float(scored.score[0, 0]), 4), explanation, broken
 
 
 @transaction.atomic
