@@ -9,7 +9,9 @@ score of the proposed pairs under each mentor's free places, as a min-cost flow:
 
 with a zero-cost mentee -> sink arc, so a mentee may stay unmatched. With `fairness` f > 0, a
 mentor's k-th place costs f x 0.1 x (k - 1) score points more than the first (convex costs), which
-spreads mentees across mentors. Scores are scaled to integers (SCALE) for the solver.
+spreads mentees across mentors; each pair then also earns the dearest place's cost back, so fairness
+moves mentees between mentors but never leaves one unmatched while a fitting place is free. Scores
+are scaled to integers (SCALE) for the solver.
 
 Scoring is vectorised with numpy (matrices of mentees x mentors), so 2,000 x 500 pairs score in
 well under a second; explanations are written only for the chosen pairs and the unmatched.
@@ -279,6 +281,13 @@ def score_pairs(
 # --- Assignment ---------------------------------------------------------------------------------
 
 
+def coverage_bonus(capacities: Sequence[int], fairness: float) -> int:
+    """What each pair earns with fairness on (solver units): the cost of the dearest place."""
+    if fairness <= 0 or not len(capacities):
+        return 0
+    return int(round(fairness * FAIRNESS_STEP * SCALE)) * max(int(max(capacities)) - 1, 0)
+
+
 def solve(scored: Scored, capacities: Sequence[int], fairness: float = 0.0) -> list[tuple[int, int]]:
     """The (mentee index, mentor index) pairs of a maximum-total-score assignment."""
     n, m = scored.score.shape
@@ -299,6 +308,9 @@ def solve(scored: Scored, capacities: Sequence[int], fairness: float = 0.0) -> l
     capacity = np.array(capacities, dtype=np.int64)
     if fairness > 0:
         step = int(round(fairness * FAIRNESS_STEP * SCALE))
+        # Every pair also earns the dearest place's cost back, so a pair is always worth more than
+        # leaving its mentee unmatched: fairness moves mentees between mentors, never out of a match.
+        costs[1] = costs[1] - coverage_bonus(capacities, fairness)
         for k in range(int(capacity.max(initial=0))):
             holders = np.nonzero(capacity > k)[0]
             tails.append(mentor_node[holders])

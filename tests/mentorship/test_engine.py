@@ -226,12 +226,14 @@ def _scored(score: np.ndarray, eligible: np.ndarray) -> engine.Scored:
 
 
 def _objective(pairs, score, capacities, fairness: float) -> int:
-    """Total score minus the fairness cost, in the solver's integer units."""
+    """Total score minus the fairness cost plus the coverage bonus per pair, in the solver's
+    integer units."""
     step = int(round(fairness * engine.FAIRNESS_STEP * engine.SCALE))
+    bonus = step * max(max(capacities) - 1, 0) if fairness > 0 else 0
     loads = [0] * len(capacities)
     total = 0
     for i, j in pairs:
-        total += int(round(score[i, j] * engine.SCALE))
+        total += int(round(score[i, j] * engine.SCALE)) + bonus
         loads[j] += 1
     return total - sum(step * load * (load - 1) // 2 for load in loads)
 
@@ -376,6 +378,24 @@ def test_fairness_spreads_mentees_across_mentors():
     settings.fairness = 0.4
     result = engine.match([a, b], [x, y], settings, at=AT)
     assert [p.mentor_id for p in result.proposals] == ["x", "x"]
+
+
+def test_fairness_never_leaves_a_mentee_unmatched_while_a_fitting_place_is_free():
+    # x has five places and is the only mentor; five mentees fit well, the fifth weakly (0.3).
+    # The fifth place costs 0.4 at fairness 1, more than the pair scores, yet the pair is made.
+    strong = [Person(f"m{i}", skills=_skills("s", 10)) for i in range(4)]
+    weak = Person("weak", skills=[*_skills("s", 3), *_skills("t", 7)])
+    x = Person("x", skills=_skills("s", 10), capacity=5)
+    settings = _only(skills=1.0)
+    settings.fairness = 1.0
+
+    result = engine.match([*strong, weak], [x], settings, at=AT)
+
+    assert sorted(p.mentee_id for p in result.proposals) == ["m0", "m1", "m2", "m3", "weak"]
+    assert [p.score for p in result.proposals if p.mentee_id == "weak"] == [0.3]
+    assert result.unmatched == []
+    assert engine.coverage_bonus([5, 2], 1.0) == 4000
+    assert engine.coverage_bonus([5, 2], 0.0) == 0
 
 
 def test_solve_with_nothing_eligible_proposes_nothing():
