@@ -50,6 +50,11 @@ def register_journey_contributor(fn: Callable[[Any], dict[str, Any]], *, keys: t
     _contributed_keys.update(keys)
 
 
+def journey_contributors() -> list[Callable[[Any], dict[str, Any]]]:
+    """The registered contributors, in registration order (bulk recomputation walks them too)."""
+    return list(_contributors)
+
+
 def enrollment_flags(flags: dict[str, Any]) -> dict[str, Any]:
     """The flags without the contributed keys (what enrollments alone decide)."""
     return {k: v for k, v in flags.items() if k not in _contributed_keys}

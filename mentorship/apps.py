@@ -28,3 +28,11 @@ class MentorshipConfig(AppConfig):
         from scheduling.hooks import register_pair_resolver
 
         register_pair_resolver(pair_people)
+        from mentorship.partners.handlers import register as register_partner_handlers
+
+        register_partner_handlers()  # inbound buddy.* and kintell.session.completed events
+
+        from core.demo import register_demo_seeder
+        from mentorship.demo import seed_mentorship
+
+        register_demo_seeder(order=80, name="mentorship: profiles, proposals, an active match", fn=seed_mentorship)
