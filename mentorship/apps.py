@@ -6,7 +6,8 @@ class MentorshipConfig(AppConfig):
     verbose_name = "Mentorship and buddy programs"
     default_auto_field = "django.db.models.BigAutoField"
     # Admin permissions of the role groups (granted after migrate by accounts).
-    role_permissions = {"operator": ("view", "add", "change"), "reviewer": ("view",)}
+    # Reviewers judge applications; pairs' check-in notes and feedback are not theirs to read.
+    role_permissions = {"operator": ("view", "add", "change")}
 
     def ready(self) -> None:
         from core.jobs import register_job
