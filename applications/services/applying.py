@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from applications import hooks
 from applications.definitions import answer_errors
 from applications.enums import ApplicationStatus as S
 from applications.models import Application
@@ -104,6 +105,7 @@ def application_start(
     audit_record(
         actor=applicant, action="application.started", target=application, changes={"form_version": form.version}
     )
+    hooks.application_changed(application)
     if submit:
         application = application_submit(application=application, actor=applicant)
     return application
@@ -199,6 +201,7 @@ def application_submit(*, application: Application, actor: Any = None) -> Applic
         action="application.resubmitted" if resubmission else "application.submitted",
         extra={"submitted_at": application.submitted_at or now, "last_progress_at": now, "info_request": ""},
     )
+    hooks.application_changed(application)
     if not resubmission:
         notices.notify_applicant(
             application, notices.SUBMITTED, f"{notices.SUBMITTED}:{application.pk}", submitted_at=now
@@ -222,6 +225,7 @@ def application_request_info(*, application: Application, message: str, actor: A
         reason=message,
         extra={"info_request": message.strip(), "last_progress_at": clock.now()},
     )
+    hooks.application_changed(application)
     asked = audit_entries_for(application).filter(action="application.info_requested").count()
     notices.notify_applicant(
         application,
@@ -251,6 +255,7 @@ def application_withdraw(*, application: Application, actor: Any = None, reason:
         reason=reason,
         extra={"last_progress_at": clock.now(), "pending_decision": "", "pending_reason": ""},
     )
+    hooks.application_changed(application)
     offer = application.offers.filter(status="open").first()
     application.offers.filter(status="open").update(status="declined", responded_at=clock.now())
     if was == S.ACCEPTED:

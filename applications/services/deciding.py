@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q
 
+from applications import hooks
 from applications.enums import DECISIONS, FieldType, OfferStatus
 from applications.enums import ApplicationStatus as S
 from applications.models import Application, ApplicationForm, Review, WaitlistOffer
@@ -85,6 +86,7 @@ def _apply(application: Application, decision: str, reason: str, cohort_id, acto
             "last_progress_at": now,
         },
     )
+    hooks.application_changed(application)
     if decision == S.ACCEPTED:
         enrollment = _enroll(application, f"accepted: {reason}", actor)
         if cohort is not None:

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from accounts.models import CompanyMembership
+from applications import hooks
 from applications.enums import ApplicationStatus as S
 from applications.enums import AssignmentStatus, Recommendation
 from applications.models import (
@@ -127,6 +128,7 @@ def _assign(application: Application, reviewer_id, actor: Any, due_at) -> Review
             actor=actor,
             action="application.review_started",
         )
+        hooks.application_changed(application)
     notify(
         user=assignment.reviewer,
         kind=notices.REVIEW_ASSIGNED,

@@ -55,6 +55,7 @@ LOCAL_APPS = [
     "scheduling",
     "applications",
     "mentorship",
+    "coaching",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
