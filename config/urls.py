@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("scheduling.urls")),
     path("", include("applications.urls")),
     path("", include("mentorship.urls")),
+    path("", include("coaching.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
@@ -40,6 +41,7 @@ urlpatterns = [
     path("", include("applications.page_urls")),
     path("", include("scheduling.page_urls")),
     path("", include("mentorship.page_urls")),
+    path("", include("coaching.page_urls")),
     path("", program_views.catalog, name="catalog"),
     path("programs/<slug:program_key>/", program_views.program_detail, name="program-detail"),
 ]
