@@ -61,7 +61,9 @@ def status_to_coach_state(status: str, current: str | None = None, *, platform: 
         kind = "application" if platform else "external"
         raise ValueError(f"Unknown {kind} status '{status}'.")
     target = CoachState(table[status])
-    if current is not None and current in S.values:
+    if current is not None and current not in S.values:
+        raise ValueError(f"Unknown coach state '{current}'.")
+    if current is not None:
         current_state = CoachState(current)
         same_group = _TO_EXTERNAL[current_state] == _TO_EXTERNAL[target]
         if same_group and current_state not in (S.WON, S.LOST) and target not in (S.WON, S.LOST):

@@ -57,7 +57,13 @@ def game_plan(user: Any, now: datetime) -> dict[str, Any]:
     )
     ranked = sorted((p for p in open_pursuits if p.momentum_score is not None), key=_rank_key)
     check_ins = list(
-        CheckInTask.objects.filter(user=user, status=CheckInStatus.PENDING, due_at__lte=now)
+        CheckInTask.objects.filter(
+            user=user,
+            status=CheckInStatus.PENDING,
+            due_at__lte=now,
+            # A pursuit confirmed won (or lost) meanwhile needs no "Have you heard back?".
+            pursuit__coach_state__in=(CoachState.SUBMITTED, CoachState.OUTCOME_PENDING),
+        )
         .select_related("pursuit")
         .order_by("due_at", "pk")
     )

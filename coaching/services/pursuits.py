@@ -119,7 +119,11 @@ def _fields(data: dict[str, Any], *, creating: bool) -> tuple[dict[str, Any], di
 
 
 def _check_award(pursuit_values: dict[str, Any], errors: dict[str, str]) -> None:
-    if pursuit_values.get("award_amount") is not None and not pursuit_values.get("award_currency"):
+    if (
+        pursuit_values.get("award_amount") is not None
+        and not pursuit_values.get("award_currency")
+        and "award_currency" not in errors
+    ):
         errors["award_currency"] = "Give the currency of the award amount."
 
 
@@ -178,6 +182,11 @@ def pursuit_update(*, pursuit: Pursuit, user: Any, data: dict[str, Any], actor: 
             errors["coach_state"] = f"'{state}' needs your confirmation: POST .../confirm with this state."
         elif state not in SETTABLE_STATES:
             errors["coach_state"] = f"Use one of: {', '.join(SETTABLE_STATES)}."
+        elif state == CoachState.OUTCOME_PENDING and pursuit.coach_state not in (
+            CoachState.SUBMITTED,
+            CoachState.OUTCOME_PENDING,
+        ):
+            errors["coach_state"] = "An outcome is pending only after a submission: confirm 'submitted' first."
     merged = {"award_amount": pursuit.award_amount, "award_currency": pursuit.award_currency, **cleaned}
     _check_award(merged, errors)
     if errors:
@@ -207,7 +216,7 @@ def pursuit_confirm(*, pursuit: Pursuit, user: Any, state: str) -> Pursuit:
     if state == CoachState.SUBMITTED:
         if current not in OPEN_STATES and pursuit.pending_state != CoachState.SUBMITTED:
             raise Conflict(f"This pursuit is {current}; only one still being prepared can be confirmed as submitted.")
-        if pursuit.is_internal and pursuit.application.status == "draft":
+        if pursuit.is_internal and pursuit.application.status in ("draft", "info_requested"):
             raise Conflict("Submit the application on the platform first; that submits it.")
     elif current not in (CoachState.SUBMITTED, CoachState.OUTCOME_PENDING) and pursuit.pending_state != CoachState.WON:
         raise Conflict(f"This pursuit is {current}; a win is confirmed after submission.")
@@ -238,11 +247,14 @@ def pursuit_sync_from_application(application: Any) -> Pursuit:
         pursuit = Pursuit(user_id=application.applicant_id, application=application, last_progress_at=now)
     target = status_to_coach_state(application.status, None if created else pursuit.coach_state, platform=True)
     changes: dict[str, Any] = {}
+    pending_before = pursuit.pending_state
     if target == CoachState.WON and pursuit.coach_state != CoachState.WON:
         pursuit.pending_state = CoachState.WON
         target = CoachState.OUTCOME_PENDING
     elif target != CoachState.WON:
         pursuit.pending_state = ""
+    if pursuit.pending_state != pending_before:
+        changes["pending_state"] = [pending_before, str(pursuit.pending_state)]
     _set_state(pursuit, target, now, changes)
     if target == CoachState.SUBMITTED and application.submitted_at and pursuit.submitted_at is None:
         pursuit.submitted_at = application.submitted_at  # the person's own act of submitting

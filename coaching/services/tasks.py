@@ -30,7 +30,7 @@ def snooze_set(*, user: Any, until: datetime | None) -> CoachSettings:
     now = clock.now()
     settings_row, _ = CoachSettings.objects.select_for_update().get_or_create(user=user)
     if until is not None:
-        if until.tzinfo is None:
+        if not isinstance(until, datetime) or until.tzinfo is None:
             raise ValidationFailed(errors={"until": "Give the time with its UTC offset."})
         if until <= now:
             raise ValidationFailed(errors={"until": "Snooze until a time in the future."})
