@@ -18,4 +18,7 @@ SCHEDULE: dict[str, dict] = {
     "conferencing_sync": {"every": 60},
     "host_confirmation_deadlines": {"every": 900},
     "mentorship_checkins": {"crontab": "0 9 * * 1"},
+    "coach_momentum": {"crontab": "30 2 * * *"},
+    "coach_scan": {"crontab": "20 * * * *"},
+    "coach_check_ins": {"crontab": "0 10 * * *"},
 }
