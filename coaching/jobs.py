@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from coaching import momentum as rules
 from coaching import notices, nudges
 from coaching.enums import OPEN_STATES, CoachState
-from coaching.models import CoachSettings, Pursuit
+from coaching.models import CheckInTask, CoachSettings, Pursuit
 from coaching.selectors import NEAR_DEADLINE, micro_task_for
 from core import clock
 from core.jobs import JobContext
@@ -103,9 +103,52 @@ WHERE src.id = p.id {{bounds}}
 """
 
 
+def internal_deadlines_sync(now: datetime) -> int:
+    """Internal pursuits take their program's current window close and name (an operator may
+    have moved the window since the application last changed). Answers the rows changed."""
+    from django.db.models import F, OuterRef, Q, Subquery
+
+    from programs.models import Program
+
+    program = Program.objects.filter(applications__pk=OuterRef("application_id"))
+    stale = Pursuit.objects.filter(application__isnull=False).filter(
+        ~Q(deadline=F("application__program__closes_at"))
+        | Q(deadline__isnull=True, application__program__closes_at__isnull=False)
+        | Q(deadline__isnull=False, application__program__closes_at__isnull=True)
+    )
+    return stale.update(
+        deadline=Subquery(program.values("closes_at")[:1]),
+        title=Subquery(program.values("name")[:1]),
+        updated_at=now,
+    )
+
+
+def _momentum_in_python(now: datetime, batch: int) -> int:
+    """The same recompute for databases without the SQL above (the embedded SQLite default)."""
+    from coaching.services.pursuits import refresh_momentum
+
+    changed = 0
+    ids = list(Pursuit.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch):
+        with transaction.atomic():
+            rows = list(Pursuit.objects.select_related("application").filter(pk__in=ids[start : start + batch]))
+            dirty = []
+            for pursuit in rows:
+                before = pursuit.momentum_score
+                refresh_momentum(pursuit, now)
+                if pursuit.momentum_score != before:
+                    pursuit.updated_at = now
+                    dirty.append(pursuit)
+            Pursuit.objects.bulk_update(dirty, ["momentum_score", "updated_at"])
+            changed += len(dirty)
+    return changed
+
+
 def momentum_recompute(now: datetime, *, batch: int = MOMENTUM_BATCH, context: JobContext | None = None) -> int:
     """Recompute every pursuit's momentum at `now`; returns the number of rows changed. Pursuits
     are taken in batches by id, each committed on its own, so a batch's row locks are brief."""
+    if connection.vendor != "postgresql":
+        return _momentum_in_python(now, batch)
     changed = 0
     low = None
     with connection.cursor() as cursor:
@@ -132,6 +175,7 @@ def momentum_recompute(now: datetime, *, batch: int = MOMENTUM_BATCH, context: J
 
 def coach_momentum(context: JobContext) -> None:
     context.count("pursuits", Pursuit.objects.count())
+    context.count("deadlines_synced", internal_deadlines_sync(clock.now()))
     context.count("changed", momentum_recompute(clock.now(), context=context))
 
 
@@ -281,9 +325,22 @@ def coach_check_ins(context: JobContext | None = None) -> None:
                 .order_by("user_id")
                 .values_list("pk", flat=True)
             )
-            with connection.cursor() as cursor:
-                cursor.execute(CHECK_IN_INSERT, {"now": now, "users": list(chunk)})
-                created = [row[0] for row in cursor.fetchall()]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(CHECK_IN_INSERT, {"now": now, "users": list(chunk)})
+                    created = [row[0] for row in cursor.fetchall()]
+            else:  # the embedded SQLite default: writes are serialised, so read-then-insert holds
+                fresh = list(due.filter(user_id__in=chunk).order_by("pk"))
+                CheckInTask.objects.bulk_create(
+                    [
+                        CheckInTask(
+                            pursuit=p, user_id=p.user_id, due_at=p.submitted_at + CHECK_IN_AFTER, status="pending"
+                        )
+                        for p in fresh
+                    ],
+                    ignore_conflicts=True,
+                )
+                created = [p.pk for p in fresh]
             if not created:
                 continue
             by_user: dict[Any, list[Pursuit]] = defaultdict(list)

@@ -381,7 +381,7 @@ def test_the_jobs_run_through_the_runner_and_count(make_user, frozen, nudge_limi
     assert run_job("coach_scan").counts == {}
     frozen.set(T0 + timedelta(days=1))
     run = run_job("coach_momentum")
-    assert (run.status, run.counts) == ("succeeded", {"pursuits": 1, "changed": 1})
+    assert (run.status, run.counts) == ("succeeded", {"pursuits": 1, "changed": 1, "deadlines_synced": 0})
     assert run_job("coach_check_ins").status == "succeeded"
 
 
@@ -406,3 +406,44 @@ def test_two_runs_at_once_create_one_check_in_and_one_reminder(make_user, frozen
     assert (len(results), refused, errors) == (2, [], [])
     assert CheckInTask.objects.count() == 4
     assert Notification.objects.filter(kind=notices.CHECK_IN).count() == 8
+
+
+# --- internal deadlines and the portable recompute -------------------------------------------------
+
+
+def test_the_daily_job_moves_internal_deadlines_with_their_program(
+    make_user, make_program, mentorship_template, frozen
+):
+    from programs.models import Program
+
+    ada = make_user(email="ada@example.org")
+    pursuit = _internal(make_program, mentorship_template, ada, "Moved", closes_at=T0 + timedelta(days=30))
+    untouched = external(ada, "Mine", T0 + timedelta(days=5))
+    Program.objects.filter(pk=pursuit.application.program_id).update(
+        closes_at=T0 + timedelta(days=6), name="Moved again"
+    )
+
+    assert jobs.internal_deadlines_sync(T0) == 1
+    jobs.momentum_recompute(T0)
+
+    pursuit.refresh_from_db()
+    assert (pursuit.deadline, pursuit.title) == (T0 + timedelta(days=6), "Moved again")
+    assert pursuit.momentum_score == momentum(deadline=T0 + timedelta(days=6), trust=0.8, now=T0, open_=True)
+    assert Pursuit.objects.get(pk=untouched.pk).deadline == T0 + timedelta(days=5)
+    assert jobs.internal_deadlines_sync(T0) == 0  # nothing left to move
+
+
+def test_the_portable_recompute_gives_what_the_sql_gives(make_user, frozen):
+    ada = make_user(email="ada@example.org")
+    rng = random.Random(11)
+    for i in range(40):
+        deadline = T0 + timedelta(microseconds=rng.randrange(1, 75 * 86_400 * 10**6))
+        external(ada, f"Random {i}", deadline, trust_score=rng.choice([None, 0.3, 1]))
+    later = frozen.set(T0 + timedelta(days=3))
+
+    Pursuit.objects.update(momentum_score=-1.0)
+    assert jobs._momentum_in_python(later, 7) == 40
+    portable = dict(Pursuit.objects.values_list("pk", "momentum_score"))
+    Pursuit.objects.update(momentum_score=-1.0)
+    assert jobs.momentum_recompute(later) == 40
+    assert dict(Pursuit.objects.values_list("pk", "momentum_score")) == portable
