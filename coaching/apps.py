@@ -37,3 +37,7 @@ class CoachingConfig(AppConfig):
             coach_check_ins,
             "Daily: create the 'Have you heard back?' check-in 21 days after submission and tell the person.",
         )
+        from coaching.demo import seed_coach
+        from core.demo import register_demo_seeder
+
+        register_demo_seeder(order=90, name="coach: the writer's outside opportunities", fn=seed_coach)
