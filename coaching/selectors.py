@@ -1,4 +1,4 @@
-"""Read use-cases of the coach: the game plan (at most five queries)."""
+"""Read use-cases of the coach: the game plan (four queries)."""
 
 from __future__ import annotations
 
@@ -52,8 +52,16 @@ def game_plan(user: Any, now: datetime) -> dict[str, Any]:
     """`top` (3 open pursuits by momentum, ties by nearest deadline), `check_ins` (pending and
     due), `to_confirm` (wins waiting for the person), `micro_task`, `snoozed_until`, `total_won`
     (per currency, confirmed wins only)."""
-    open_pursuits = list(
-        Pursuit.objects.filter(Q(deadline__gt=now) | Q(deadline__isnull=True), user=user, coach_state__in=OPEN_STATES)
+    # One query for the open pursuits and the wins waiting for confirmation.
+    live = list(
+        Pursuit.objects.filter(user=user).filter(
+            Q(Q(deadline__gt=now) | Q(deadline__isnull=True), coach_state__in=OPEN_STATES) | ~Q(pending_state="")
+        )
+    )
+    open_pursuits = [p for p in live if p.coach_state in OPEN_STATES and (p.deadline is None or p.deadline > now)]
+    to_confirm = sorted(
+        (p for p in live if p.pending_state),
+        key=lambda p: (p.deadline is None, p.deadline.timestamp() if p.deadline else 0, str(p.pk)),
     )
     ranked = sorted((p for p in open_pursuits if p.momentum_score is not None), key=_rank_key)
     check_ins = list(
@@ -67,7 +75,6 @@ def game_plan(user: Any, now: datetime) -> dict[str, Any]:
         .select_related("pursuit")
         .order_by("due_at", "pk")
     )
-    to_confirm = list(Pursuit.objects.filter(user=user).exclude(pending_state="").order_by("deadline", "pk"))
     snoozed_until = CoachSettings.objects.filter(user=user).values_list("snoozed_until", flat=True).first()
     won = (
         Pursuit.objects.filter(
