@@ -1,1 +1,12 @@
-urlpatterns: list = []
+from django.urls import path
+
+from analytics import api
+
+urlpatterns = [
+    path(
+        "admin/programs/<uuid:program_id>/analytics",
+        api.ProgramAnalyticsApi.as_view(),
+        name="api-program-analytics",
+    ),
+    path("admin/analytics", api.CrossProgramAnalyticsApi.as_view(), name="api-analytics-overview"),
+]
