@@ -4,13 +4,10 @@ game plan. Another person's pursuit or check-in answers 404."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import django_filters
 from django.db.models import F
-from django.utils import timezone as dj_timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -29,6 +26,7 @@ from coaching.services import (
     snooze_set,
 )
 from core import clock
+from core.api.fields import OffsetDateTimeField
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.errors import NotFound
 
@@ -48,22 +46,6 @@ def _my_check_in(user: Any, check_in_id: Any) -> CheckInTask:
     if task is None:
         raise NotFound(f"No check-in of yours with the id {check_in_id}.")
     return task
-
-
-class OffsetDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date and time that must carry its UTC offset: an instant is never guessed from
-    the server's or the caller's zone."""
-
-    default_error_messages = {"naive": "Give the time with its UTC offset (e.g. 2026-03-02T18:00:00+02:00)."}
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            parsed = None
-            with contextlib.suppress(ValueError):
-                parsed = parse_datetime(value.strip())
-            if parsed is not None and dj_timezone.is_naive(parsed):
-                self.fail("naive")
-        return super().to_internal_value(value)
 
 
 # --- Outputs ------------------------------------------------------------------------------------

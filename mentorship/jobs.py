@@ -22,8 +22,8 @@ from core.jobs import JobContext
 from enrollments.services import journey_flags_refresh
 from mentorship import notices
 from mentorship.enums import MatchStatus
-from mentorship.journey import _interval
 from mentorship.models import Match
+from mentorship.services.common import checkin_interval_days
 from notifications.models import Notification
 from notifications.services import notify
 
@@ -49,7 +49,7 @@ def mentorship_checkins(context: JobContext) -> None:
     this_week = Notification.objects.filter(kind=notices.CHECKIN_DUE, dedupe_key__contains=f":{stamp}:")
     sent = {key.rsplit(":", 1)[0] for key in this_week.values_list("dedupe_key", flat=True)}  # without the channel
     for match in matches:
-        interval = _interval(match.program.config)
+        interval = checkin_interval_days(match.program.config)
         last = match.last_checkin or match.started_at
         if last > now - timedelta(days=interval):
             continue

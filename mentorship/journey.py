@@ -20,7 +20,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 from core import clock
 from mentorship.enums import ActivityKind, MatchStatus
 from mentorship.models import Activity, CheckIn, Feedback, Match, Milestone
-from mentorship.services.common import DEFAULT_CHECKIN_INTERVAL_DAYS
+from mentorship.services.common import checkin_interval_days
 
 KEYS = (
     "match_count",
@@ -32,10 +32,6 @@ KEYS = (
     "feedback_pending",
     "last_checkin_at",
 )
-
-
-def _interval(config: dict | None) -> int:
-    return int(((config or {}).get("checkins") or {}).get("interval_days") or DEFAULT_CHECKIN_INTERVAL_DAYS)
 
 
 def mentorship_flags(user_id: Any) -> dict[str, Any]:
@@ -56,7 +52,7 @@ def mentorship_flags(user_id: Any) -> dict[str, Any]:
         if last_checkin is not None and (latest is None or last_checkin > latest):
             latest = last_checkin
         if status == MatchStatus.ACTIVE:
-            if (last_checkin or started_at) <= now - timedelta(days=_interval(config)):
+            if (last_checkin or started_at) <= now - timedelta(days=checkin_interval_days(config)):
                 due = True
         elif not rated:
             pending = True

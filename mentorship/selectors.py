@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -13,12 +14,15 @@ from mentorship.models import Match, Profile
 def pair_people(program, pair_id) -> list | None:
     """Slot matching's pair resolver: the mentor and mentee of an active match of the program."""
     try:
-        match = Match.objects.select_related("mentor", "mentee").get(
-            pk=pair_id, program_id=program.pk, status=MatchStatus.ACTIVE
-        )
-    except (Match.DoesNotExist, ValueError, TypeError):
+        pair_id = uuid.UUID(str(pair_id))
+    except ValueError:  # a malformed id is "not a pair we know"
         return None
-    except Exception:  # noqa: BLE001 - a malformed id is "not a pair we know"
+    match = (
+        Match.objects.select_related("mentor", "mentee")
+        .filter(pk=pair_id, program_id=program.pk, status=MatchStatus.ACTIVE)
+        .first()
+    )
+    if match is None:
         return None
     return [match.mentor, match.mentee]
 

@@ -16,13 +16,13 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import OffsetDateTimeField
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.api.permissions import IsOperatorOrIntegrator
 from core.errors import ValidationFailed
 from mentorship.api.common import (
     ADMIN_TAGS,
     REASON_MAX,
-    OffsetDateTimeField,
     not_found,
     person_name,
     program_or_404,

@@ -13,8 +13,9 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import OffsetDateTimeField
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from mentorship.api.common import ME_TAGS, REASON_MAX, OffsetDateTimeField, not_found, person_name
+from mentorship.api.common import ME_TAGS, REASON_MAX, not_found, person_name
 from mentorship.enums import MatchStatus, ProfileKind, SelfAccept
 from mentorship.models import CheckIn, Feedback, Match, Milestone
 from mentorship.selectors import matches_of_user

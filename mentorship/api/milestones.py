@@ -8,10 +8,11 @@ from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
+from core.api.fields import OffsetDateTimeField
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.api.permissions import IsOperatorOrIntegrator
 from core.errors import ValidationFailed
-from mentorship.api.common import ADMIN_TAGS, OffsetDateTimeField, person_name, program_or_404, users_by_id
+from mentorship.api.common import ADMIN_TAGS, person_name, program_or_404, users_by_id
 from mentorship.models import Milestone
 from mentorship.services import milestone_reach
 

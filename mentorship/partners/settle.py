@@ -30,10 +30,10 @@ from enrollments.journey import JOURNEY_ROW_FIELDS, journey_flags_from_rows
 from enrollments.models import Enrollment, JourneyFlags
 from enrollments.services import journey_flags_refresh
 from mentorship.enums import ActivityKind, EndReason, MatchStatus, ProfileKind
-from mentorship.journey import _interval, mentorship_flags
+from mentorship.journey import mentorship_flags
 from mentorship.models import Activity, CheckIn, Feedback, Match, Milestone
 from mentorship.partners import fast
-from mentorship.services.common import side_roles
+from mentorship.services.common import checkin_interval_days, side_roles
 from programs.models import Program
 
 STARTED = (MatchStatus.ACTIVE, MatchStatus.ENDED)
@@ -170,7 +170,7 @@ def _mentorship_flags_many(ids: list[Any], now: datetime) -> dict[Any, dict[str,
             if last_checkin is not None and (latest is None or last_checkin > latest):
                 latest = last_checkin
             if status == MatchStatus.ACTIVE:
-                if (last_checkin or started_at) <= now - timedelta(days=_interval(config)):
+                if (last_checkin or started_at) <= now - timedelta(days=checkin_interval_days(config)):
                     due = True
             elif (match_id, user_id) not in rated:
                 pending = True

@@ -55,5 +55,6 @@ def self_accept(program: Program) -> str:
     return value if value in SelfAccept.values else SelfAccept.NONE
 
 
-def checkin_interval_days(program: Program) -> int:
-    return int(((program.config or {}).get("checkins") or {}).get("interval_days") or DEFAULT_CHECKIN_INTERVAL_DAYS)
+def checkin_interval_days(config: dict | None) -> int:
+    """Days without a check-in before one is due: a program config's `checkins.interval_days`."""
+    return int(((config or {}).get("checkins") or {}).get("interval_days") or DEFAULT_CHECKIN_INTERVAL_DAYS)

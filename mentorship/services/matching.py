@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from core import clock
 from core.audit import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.transitions import apply_transition
 from mentorship import engine, notices
 from mentorship.enums import BAD_END_REASONS, LIVE_MATCH_STATUSES, MatchSource, MatchStatus, ProfileKind, SelfAccept
 from mentorship.models import Match, Profile, ProposalBatch
@@ -317,8 +318,6 @@ def match_reject(*, match: Match, reason: str, actor: Any = None) -> Match:
     if not (reason or "").strip():
         raise ValidationFailed(errors={"reason": "Say why the proposal is rejected."})
     match = Match.objects.select_for_update().get(pk=match.pk)
-    from core.transitions import apply_transition
-
     apply_transition(
         match,
         table=MATCH_TRANSITIONS,
@@ -473,8 +472,6 @@ def match_create_manual(
 
 
 def apply_withdraw(match: Match, actor: Any, reason: str) -> None:
-    from core.transitions import apply_transition
-
     apply_transition(
         match,
         table=MATCH_TRANSITIONS,
@@ -513,7 +510,7 @@ def proposals_swap(*, first: Match, second: Match, actor: Any = None, reason: st
     for match in (a, b):
         score, explanation, broken = _pair_explanation(program, users[match.mentor_id], users[match.mentee_id], now)
         match.score, match.explanation = score, {**explanation, "swapped": True, "overridden": broken}
-    # Both rows change mentors: move one aside first so the live-pair constraint never sees a duplicate.
+    # The two mentees differ, so neither new pair can collide with a live pair of the other row.
     for match in (a, b):
         Match.objects.filter(pk=match.pk).update(
             mentor_id=match.mentor_id, score=match.score, explanation=match.explanation, updated_at=now

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import OffsetDateTimeField
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.api.permissions import IsOperatorOrIntegrator
 from core.errors import NotFound, ValidationFailed
@@ -30,23 +30,6 @@ def _program(program_id) -> Program:
     if program is None:
         raise NotFound(f"No program with the id {program_id}.")
     return program
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date and time that carries its UTC offset; a naive one is refused, never
-    guessed."""
-
-    default_error_messages = {"naive": "Give the time with its UTC offset (e.g. 2026-03-02T18:00:00+02:00)."}
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is None:
-                self.fail("naive")
-        return super().to_internal_value(value)
 
 
 # --- Windows ------------------------------------------------------------------------------------
@@ -96,8 +79,8 @@ class AvailabilityWindowInput(serializers.Serializer):
     valid_until = serializers.DateField(
         required=False, allow_null=True, help_text="Weekly: last local date (inclusive); empty: open."
     )
-    starts_at = AwareDateTimeField(required=False, allow_null=True, help_text="One-off: start, with its offset.")
-    ends_at = AwareDateTimeField(required=False, allow_null=True, help_text="One-off: end, with its offset.")
+    starts_at = OffsetDateTimeField(required=False, allow_null=True, help_text="One-off: start, with its offset.")
+    ends_at = OffsetDateTimeField(required=False, allow_null=True, help_text="One-off: end, with its offset.")
 
 
 class AvailabilityWindowFilter(django_filters.FilterSet):
@@ -333,8 +316,8 @@ class SlotMatchApi(APIView):
             help_text="Existing mentorship pairs: both people take part.",
         )
         duration_minutes = serializers.IntegerField()
-        range_start = AwareDateTimeField()
-        range_end = AwareDateTimeField()
+        range_start = OffsetDateTimeField()
+        range_end = OffsetDateTimeField()
         min_notice_minutes = serializers.IntegerField(required=False, default=0)
         preferred_hours = PreferredHoursInput(required=False, allow_null=True, default=None)
         step_minutes = serializers.IntegerField(
@@ -342,7 +325,7 @@ class SlotMatchApi(APIView):
         )
         limit = serializers.IntegerField(required=False, default=10, help_text="Candidates returned, 1-100.")
         commit = serializers.BooleanField(required=False, default=False, help_text="Book the best (or chosen) slot.")
-        slot_starts_at = AwareDateTimeField(
+        slot_starts_at = OffsetDateTimeField(
             required=False, allow_null=True, default=None, help_text="With `commit`: the slot to book."
         )
         title = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)

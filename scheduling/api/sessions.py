@@ -4,13 +4,10 @@ cancel their place."""
 
 from __future__ import annotations
 
-import contextlib
 from zoneinfo import ZoneInfo
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.utils import timezone as dj_timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -19,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import clock
+from core.api.fields import OffsetDateTimeField
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.api.permissions import IsOperatorOrIntegrator
 from core.errors import NotFound, ValidationFailed
@@ -110,22 +108,6 @@ def _public_session(session_id) -> Session:
 
 
 # --- Fields and outputs -------------------------------------------------------------------------
-
-
-class OffsetDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date and time that must carry its UTC offset: a session's instant is never
-    guessed from the server's or the caller's zone."""
-
-    default_error_messages = {"naive": "Give the time with its UTC offset (e.g. 2026-03-02T18:00:00+02:00)."}
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            parsed = None
-            with contextlib.suppress(ValueError):
-                parsed = parse_datetime(value.strip())
-            if parsed is not None and dj_timezone.is_naive(parsed):
-                self.fail("naive")
-        return super().to_internal_value(value)
 
 
 def _local(value, zone_name: str) -> str:
