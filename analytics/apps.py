@@ -7,3 +7,14 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     # Admin permissions of the role groups (granted after migrate by accounts).
     role_permissions = {"operator": ("view",)}
+
+    def ready(self) -> None:
+        from analytics.snapshots import analytics_snapshots
+        from core.jobs import register_job
+
+        register_job(
+            "analytics_snapshots",
+            analytics_snapshots,
+            "Daily: each program's headline figures at the end of yesterday (UTC), for the program and each "
+            "campaign and cohort; a rerun replaces that day's rows.",
+        )

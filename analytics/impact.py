@@ -26,18 +26,20 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, DurationField, ExpressionWrapper, F, FloatField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Extract
 
 from analytics.metrics.sessions import session_filter
 from analytics.scope import Scope
-from enrollments.models import Outcome
-from mentorship.enums import ActivityKind, MatchStatus
-from mentorship.models import Activity, CheckIn, Feedback, Match, Milestone
+from enrollments.models import Enrollment, Outcome
+from mentorship.enums import ActivityKind, MatchStatus, ProfileKind
+from mentorship.models import Activity, CheckIn, Feedback, Match, Milestone, Profile
 from programs.models import Program
 from scheduling.enums import ATTENDED, SessionStatus
 from scheduling.models import Attendance, Session
+from templates_app.enums import PlatformRole
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "hosted": 1.5,  # hosting a delivered session: preparation on top of the time in the room
@@ -350,6 +352,64 @@ def sroi(scope: Scope) -> dict[str, Any]:
             }
         )
     return {"programs": result, "totals": {c: str(v.quantize(CENT)) for c, v in sorted(totals.items())}}
+
+
+def volunteer_ids(scope: Scope) -> list[Any]:
+    """The volunteers of the scope's programs (every program when none is named): people enrolled
+    in a role the template marks as a volunteer role, mentor-side mentorship profiles, and hosts
+    of the programs' sessions. Four queries."""
+    programs = Program.objects.select_related("template").only("id", "template__roles")
+    if scope.program_ids:
+        programs = programs.filter(pk__in=scope.program_ids)
+    roles = Q(pk__in=[])
+    program_ids = []
+    for program in programs:
+        program_ids.append(program.pk)
+        volunteer_roles = [
+            r["role"]
+            for r in program.template.roles or []
+            if isinstance(r, dict) and r.get("platform_role") == PlatformRole.VOLUNTEER and r.get("role")
+        ]
+        if volunteer_roles:
+            roles |= Q(program_id=program.pk, role__in=volunteer_roles)
+    ids = set(Enrollment.objects.filter(roles).values_list("user_id", flat=True))
+    ids |= set(
+        Profile.objects.filter(program_id__in=program_ids, kind=ProfileKind.MENTOR).values_list("user_id", flat=True)
+    )
+    ids |= set(
+        Session.objects.filter(program_id__in=program_ids, host_id__isnull=False)
+        .values_list("host_id", flat=True)
+        .distinct()
+    )
+    return sorted(ids, key=str)
+
+
+def program_impact(scope: Scope) -> dict[str, Any]:
+    """Volunteer impact and social return of the scope's programs: one row per volunteer and
+    program (sorted by VIS, highest first, then e-mail), the program totals (`vis_by_program`) and
+    `sroi(scope)`. A constant number of queries (16) whatever the number of volunteers."""
+    ids = volunteer_ids(scope)
+    vis = vis_for_volunteers(ids, Scope(scope.program_ids, scope.date_from, scope.date_to))
+    emails = dict(get_user_model().objects.filter(pk__in=ids).values_list("id", "email"))
+    volunteers = [
+        {
+            "user_id": str(uid),
+            "email": emails.get(uid, ""),
+            "program_id": str(entry["program_id"]),
+            "program": entry["program"],
+            "hours": round(sum(entry["hours"].values()), 4),
+            "weighted_hours": entry["weighted_hours"],
+            "checkins": entry["checkins"],
+            "quality": entry["quality"],
+            "outcome_lift": entry["outcome_lift"],
+            "vis": entry["vis"],
+        }
+        for uid, person in vis.items()
+        for entry in person["programs"]
+    ]
+    volunteers.sort(key=lambda row: (-row["vis"], row["email"], row["program"]))
+    programs = [{**row, "program_id": str(row["program_id"])} for row in vis_by_program(vis)]
+    return {"volunteers": volunteers, "programs": programs, "sroi": sroi(scope)}
 
 
 def _date_kwargs(field: str, scope: Scope) -> dict[str, Any]:

@@ -9,4 +9,10 @@ urlpatterns = [
         name="api-program-analytics",
     ),
     path("admin/analytics", api.CrossProgramAnalyticsApi.as_view(), name="api-analytics-overview"),
+    path(
+        "admin/programs/<uuid:program_id>/analytics/impact",
+        api.ProgramImpactApi.as_view(),
+        name="api-program-impact",
+    ),
+    path("admin/analytics/impact", api.CrossProgramImpactApi.as_view(), name="api-analytics-impact"),
 ]

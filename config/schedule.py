@@ -21,4 +21,5 @@ SCHEDULE: dict[str, dict] = {
     "coach_momentum": {"crontab": "30 2 * * *"},
     "coach_scan": {"crontab": "20 * * * *"},
     "coach_check_ins": {"crontab": "0 10 * * *"},
+    "analytics_snapshots": {"crontab": "40 0 * * *"},
 }

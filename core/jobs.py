@@ -146,9 +146,12 @@ def run_job(
     trigger: str = JobRun.Trigger.COMMAND,
     user: Any = None,
     out: Callable[[str], None] | None = None,
+    body: Callable[[JobContext], Any] | None = None,
 ) -> JobRun:
     """Run a registered job now and return its finished JobRun (status `succeeded` or `failed`,
-    with the error). Raises JobAlreadyRunning (409) when another run of the job holds the lock."""
+    with the error). Raises JobAlreadyRunning (409) when another run of the job holds the lock.
+    `body` runs instead of the job's own function under the same lock and run record (a backfill
+    over a date range is a run of the daily job that covers more days)."""
     if connection.in_atomic_block:
         raise RuntimeError("Jobs run outside transactions (they commit their own work).")
     job = get_job(name)
@@ -158,7 +161,7 @@ def run_job(
         run = _start(name, trigger, user, locked=True)
         context = JobContext(run, out)
         try:
-            job.fn(context)
+            (body or job.fn)(context)
         except Exception as exc:  # noqa: BLE001 - a failed job is recorded on its run, not raised
             logger.exception("Job %s failed", name)
             JobRun.objects.filter(pk=run.pk).update(

@@ -159,6 +159,23 @@ SROI = _obj(
     "Social return on investment coefficients.",
 )
 
+VIS = _obj(
+    {
+        "weights": _obj(
+            {
+                "hosted": _num(0, 10, "Weight of an hour hosting a delivered session."),
+                "attended": _num(0, 10, "Weight of an hour taking part in a session someone else hosted."),
+                "event": _num(0, 10, "Weight of an hour at an event."),
+                "session": _num(0, 10, "Weight of an hour of a partner session."),
+                "checkin": _num(0, 10, "Weight of an hour of check-ins (valued at checkin_minutes each)."),
+            },
+            description="Hour weights of the volunteer impact score (defaults: hosted 1.5, others 1).",
+        ),
+        "checkin_minutes": _int(1, 240, "Minutes one check-in is worth (default 15)."),
+    },
+    description="Volunteer impact score (VIS) settings, docs/kpis.md.",
+)
+
 
 def schema_for(*extra_sections: tuple[str, dict[str, Any], bool]) -> dict[str, Any]:
     properties: dict[str, Any] = {
@@ -167,6 +184,7 @@ def schema_for(*extra_sections: tuple[str, dict[str, Any], bool]) -> dict[str, A
         "completion": COMPLETION,
         "reminders": REMINDERS,
         "sroi": SROI,
+        "vis": VIS,
     }
     required = ["session", "application", "completion"]
     for name, schema, is_required in extra_sections:

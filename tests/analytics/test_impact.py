@@ -189,3 +189,55 @@ def test_sroi(dataset, django_assert_num_queries):
     assert rows[buddy.pk]["total"] == "450.00"
     assert got["totals"] == {"EUR": "4850.00"}  # 4400.00 + 450.00
     assert Decimal(got["totals"]["EUR"]) == Decimal("4400.00") + Decimal("450.00")
+
+
+def test_program_impact(dataset, django_assert_num_queries):
+    from analytics.impact import program_impact
+
+    program, v1 = dataset["program"], dataset["v1"]
+    other_host = Session.objects.filter(program=program).exclude(host=v1).first().host
+    # volunteers 4 + VIS 7 + e-mails 1 + SROI 4
+    with django_assert_num_queries(16):
+        got = program_impact(Scope(program_ids=(program.pk,)))
+    # Volunteers of the mentorship program: the hosts of its sessions (v1 and other_host); nobody is
+    # enrolled in a volunteer role and nobody has a mentor profile.
+    # other_host hosted S2, S3, S4 in the program: 1 + 1.5 + 1 = 3.5 h x 1.5 = 5.25 weighted, nobody
+    # rated them (0.6), no matches -> 5.25 x 0.6 = 3.15. v1: 18.5625 (test above).
+    assert [(row["email"], row["weighted_hours"], row["quality"], row["vis"]) for row in got["volunteers"]] == [
+        (v1.email, 8.25, 0.9, 18.5625),
+        (other_host.email, 5.25, 0.6, 3.15),
+    ]
+    assert got["volunteers"][0]["hours"] == 7.25  # 2 + 2.25 + 1.5 + 0.5 + 1.0
+    assert got["programs"] == [
+        {
+            "program_id": str(program.pk),
+            "program": program.name,
+            "volunteers": 2,
+            "weighted_hours": 13.5,
+            "vis": 21.7125,
+        }
+    ]
+    assert got["sroi"]["totals"] == {"EUR": "4400.00"}
+
+
+def test_volunteers_include_volunteer_roles_and_mentor_profiles(dataset, make_user):
+    from analytics.impact import volunteer_ids
+    from mentorship.models import Profile
+
+    buddy = dataset["buddy"]
+    role = next(r["role"] for r in buddy.template.roles if r["platform_role"] == "volunteer")
+    other_role = next(r["role"] for r in buddy.template.roles if r["platform_role"] != "volunteer")
+    enrolled, beneficiary, mentor = make_user(), make_user(), make_user()
+    for user, as_role in ((enrolled, role), (beneficiary, other_role)):
+        Enrollment.objects.create(
+            user=user,
+            program=buddy,
+            beneficiary_group=buddy.beneficiary_group,
+            program_type=buddy.program_type,
+            role=as_role,
+            enrolled_at=_d(3, 1),
+        )
+    Profile.objects.create(user=mentor, program=buddy, kind="mentor", capacity=1)
+    Profile.objects.create(user=beneficiary, program=buddy, kind="mentee")
+    host = Session.objects.get(program=buddy).host  # other_host
+    assert set(volunteer_ids(Scope(program_ids=(buddy.pk,)))) == {enrolled.pk, mentor.pk, host.pk}

@@ -200,3 +200,22 @@ def test_references_inside_the_schema_validate():
     assert schema_errors(schema) == {}
     assert config_errors(schema, {"duration": 5}) == {"config/duration": "5 is less than the minimum of 15"}
     assert config_errors(schema, {"duration": 30}) == {}
+
+
+# --- the built-in schemas' VIS section ------------------------------------------------------------
+
+
+def test_builtin_schemas_accept_vis_weights_and_name_bad_ones():
+    from templates_app.builtin import BUILTIN_TEMPLATES, schema_for
+
+    for template in BUILTIN_TEMPLATES:
+        schema = schema_for(*template.get("schema_extra", []))
+        config = {**template["default_config"], "vis": {"weights": {"event": 2.0, "hosted": 1}, "checkin_minutes": 30}}
+        assert config_errors(schema, config) == {}, template["template_key"]
+    schema = schema_for(*BUILTIN_TEMPLATES[0].get("schema_extra", []))
+    bad = {
+        **BUILTIN_TEMPLATES[0]["default_config"],
+        "vis": {"weights": {"event": -1, "typing": 1}, "checkin_minutes": 0},
+    }
+    errors = config_errors(schema, bad)
+    assert set(errors) == {"config/vis/weights/event", "config/vis/weights/typing", "config/vis/checkin_minutes"}
