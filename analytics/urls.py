@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import api
+from analytics import api, partner_api
 
 urlpatterns = [
     path(
@@ -15,4 +15,9 @@ urlpatterns = [
         name="api-program-impact",
     ),
     path("admin/analytics/impact", api.CrossProgramImpactApi.as_view(), name="api-analytics-impact"),
+    path(
+        "companies/<uuid:company_id>/analytics",
+        partner_api.CompanyAnalyticsApi.as_view(),
+        name="api-company-analytics",
+    ),
 ]

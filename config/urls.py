@@ -43,6 +43,7 @@ urlpatterns = [
     path("", include("scheduling.page_urls")),
     path("", include("mentorship.page_urls")),
     path("", include("coaching.page_urls")),
+    path("", include("analytics.page_urls")),
     path("", program_views.catalog, name="catalog"),
     path("programs/<slug:program_key>/", program_views.program_detail, name="program-detail"),
 ]
