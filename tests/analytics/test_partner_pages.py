@@ -12,7 +12,6 @@ from accounts.models import CompanyMembership
 from accounts.services import company_add_member
 from tests.analytics.test_partner import partner_dataset
 
-
 UNKNOWN = uuid.UUID("00000000-0000-4000-8000-000000000002")
 
 
