@@ -28,11 +28,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, FloatField, Q, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Extract
+from django.db.models import Count, F, FloatField, Q, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 
 from analytics.metrics.sessions import session_filter
 from analytics.scope import Scope
+from analytics.sql import EpochSeconds
 from enrollments.models import Enrollment, Outcome
 from mentorship.enums import ActivityKind, MatchStatus, ProfileKind
 from mentorship.models import Activity, CheckIn, Feedback, Match, Milestone, Profile
@@ -70,8 +71,7 @@ def _vis_settings(program: Program) -> dict[str, Any]:
 
 
 def _session_minutes(prefix: str = ""):
-    span = ExpressionWrapper(F(f"{prefix}ends_at") - F(f"{prefix}starts_at"), output_field=DurationField())
-    return Cast(Extract(span, "epoch"), FloatField()) / Value(60.0)
+    return EpochSeconds(F(f"{prefix}ends_at"), F(f"{prefix}starts_at")) / Value(60.0)
 
 
 def _range(q_field: str, scope: Scope) -> Q:
@@ -89,6 +89,8 @@ def _programs(field: str, scope: Scope) -> Q:
 
 def _lift_rows(user_ids: list, scope: Scope) -> list[tuple]:
     """(mentor, program, started matches, milestones their mentees reached during the matches)."""
+    if connection.vendor != "postgresql":
+        return _lift_rows_portable(user_ids, scope)
     params: list[Any] = [user_ids, [MatchStatus.ACTIVE, MatchStatus.ENDED]]
     conditions = ["m.mentor_id = ANY(%s)", "m.status = ANY(%s)"]
     milestone_range = ""
@@ -116,6 +118,35 @@ def _lift_rows(user_ids: list, scope: Scope) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, milestone_params + params)
         return cursor.fetchall()
+
+
+def _lift_rows_portable(user_ids: list, scope: Scope) -> list[tuple]:
+    """`_lift_rows` for databases without arrays (the embedded SQLite default): the same rule over
+    the matches and their mentees' milestones, in Python; two queries."""
+    matches = Match.objects.filter(
+        _programs("program_id", scope), mentor_id__in=user_ids, status__in=[MatchStatus.ACTIVE, MatchStatus.ENDED]
+    )
+    if scope.end:
+        matches = matches.filter(started_at__lt=scope.end)
+    if scope.start:
+        matches = matches.filter(Q(ended_at__isnull=True) | Q(ended_at__gte=scope.start))
+    rows = list(matches.values_list("id", "mentor_id", "program_id", "mentee_id", "started_at", "ended_at"))
+    milestones = Milestone.objects.filter(
+        user_id__in={row[3] for row in rows},
+        program_id__in={row[2] for row in rows},
+        **_date_kwargs("reached_at", scope),
+    )
+    reached: dict[tuple, list] = defaultdict(list)
+    for user_id, program_id, at in milestones.values_list("user_id", "program_id", "reached_at"):
+        reached[(user_id, program_id)].append(at)
+    totals: dict[tuple, list[int]] = {}
+    for _match_id, mentor_id, program_id, mentee_id, started_at, ended_at in rows:
+        entry = totals.setdefault((mentor_id, program_id), [0, 0])
+        entry[0] += 1
+        entry[1] += sum(
+            1 for at in reached[(mentee_id, program_id)] if at >= started_at and (ended_at is None or at <= ended_at)
+        )
+    return [(mentor, program, n, m) for (mentor, program), (n, m) in totals.items()]
 
 
 def vis_for_volunteers(user_ids: Iterable[Any], scope: Scope | None = None) -> dict[Any, dict[str, Any]]:

@@ -8,10 +8,12 @@ one JSON line per figure:
 - `sessions.compute` (the attendance rate and its companions) and the other metric families;
 - the attendance aggregate through the ORM against the same aggregate as one raw SQL query (the
   limit), as `ratio_to_raw_sql`;
-- VIS for 1,000 volunteers (`vis_for_volunteers`) and SROI.
+- VIS for 1,000 volunteers (`vis_for_volunteers`) and SROI;
+- the program analytics endpoint end to end (`GET /api/v1/admin/programs/{id}/analytics`, target 2 s)
+  and the snapshot of one day (the program, its campaigns and cohorts).
 
     python bench/analytics.py [--enrollments 200000] [--sessions 20000] [--attendance 2000000]
-                              [--volunteers 1000] [--repeat 3] [--drop]
+                              [--volunteers 1000] [--campaigns 4] [--cohorts 10] [--repeat 3] [--reuse] [--drop]
 
 `BENCH_DATABASE_URL` picks the database (created and migrated if missing); `--drop` drops it at the end.
 """
@@ -81,11 +83,54 @@ def _program():
     return Program.objects.get(pk=program.pk)
 
 
+def _dimensions(program, args) -> tuple[list[Any], list[Any]]:
+    """The program's campaigns (of one company) and cohorts, created through the product."""
+    from datetime import date, timedelta
+
+    from accounts.models import Company
+    from accounts.services import company_create
+    from programs.services import campaign_create
+    from scheduling.models import Cohort
+
+    company = Company.objects.filter(key="bench-analytics").first() or company_create(
+        key="bench-analytics", name="Bench analytics"
+    )
+    campaigns = [
+        campaign_create(program=program, company=company, name=f"Campaign {i}", max_enrollment=args.enrollments).pk
+        for i in range(args.campaigns)
+    ]
+    start = date(2026, 1, 1)
+    cohorts = [
+        Cohort.objects.create(
+            program=program,
+            name=f"Cohort {i}",
+            starts_on=start + timedelta(days=30 * i),
+            ends_on=start + timedelta(days=30 * i + 90),
+            capacity=args.enrollments,
+        ).pk
+        for i in range(args.cohorts)
+    ]
+    return campaigns, cohorts
+
+
+def _existing(args) -> Any:
+    """The program of an earlier run when it holds the requested number of enrollments."""
+    from enrollments.models import Enrollment
+    from programs.models import Program
+
+    program = Program.objects.filter(name=PROGRAM_NAME).first()
+    if program is not None and Enrollment.objects.filter(program=program).count() == args.enrollments:
+        return program
+    return None
+
+
 def _cleanup() -> None:
     """Empty the tables this benchmark fills (its database is its own)."""
     from django.db import connection
 
     tables = [
+        "analytics_snapshot",
+        "scheduling_cohortmember",
         "scheduling_attendance",
         "scheduling_registration",
         "scheduling_sessionreminder",
@@ -99,6 +144,8 @@ def _cleanup() -> None:
         "enrollments_outcome",
         "enrollments_journeyflags",
         "enrollments_enrollment",
+        "scheduling_cohort",
+        "programs_campaign",
     ]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
@@ -119,7 +166,7 @@ def generate(args) -> Any:
 
     from enrollments.models import Enrollment
     from mentorship.models import Activity, CheckIn, Feedback, Match, Milestone
-    from scheduling.models import Attendance, Session
+    from scheduling.models import Attendance, CohortMember, Session
 
     User = get_user_model()
     _cleanup()
@@ -142,10 +189,17 @@ def generate(args) -> Any:
             [V - 1],
         )
 
+    campaigns, cohorts = _dimensions(program, args)
+    campaign_array = "ARRAY[" + ", ".join(f"'{c}'::uuid" for c in campaigns) + "]"
+    cohort_array = "ARRAY[" + ", ".join(f"'{c}'::uuid" for c in cohorts) + "]"
+
     def enrollments():
         return _insert(
             Enrollment,
             {
+                "id": _uuid("e", "g"),
+                # one in five through no campaign, the others spread over the campaigns
+                "campaign": f"CASE WHEN g % 5 = 0 THEN NULL ELSE ({campaign_array})[g % {len(campaigns)} + 1] END",
                 "user": _uuid("p", "g"),
                 "program": pid,
                 "beneficiary_group": gid,
@@ -155,6 +209,21 @@ def generate(args) -> Any:
                 "enrolled_at": f"{base} + (g % 300) * INTERVAL '1 day'",
                 "completed_at": f"CASE WHEN g % 10 = 0 THEN {base} + INTERVAL '330 days' END",
                 "dropped_at": f"CASE WHEN g % 10 = 1 THEN {base} + INTERVAL '320 days' END",
+            },
+            "generate_series(1, %s) AS g",
+            [E],
+        )
+
+    def cohort_members():
+        # every enrollment in one cohort
+        return _insert(
+            CohortMember,
+            {
+                "cohort": f"({cohort_array})[g % {len(cohorts)} + 1]",
+                "enrollment": _uuid("e", "g"),
+                "status": "CASE g % 10 WHEN 0 THEN 'completed' WHEN 1 THEN 'dropped' ELSE 'active' END",
+                "joined_at": f"{base} + (g % 300) * INTERVAL '1 day'",
+                "left_at": f"CASE WHEN g % 10 IN (0, 1) THEN {base} + INTERVAL '330 days' END",
             },
             "generate_series(1, %s) AS g",
             [E],
@@ -264,6 +333,7 @@ def generate(args) -> Any:
 
     _timed("analytics.generate.users", E + V, people)
     _timed("analytics.generate.enrollments", E, enrollments)
+    _timed("analytics.generate.cohort_members", E, cohort_members, cohorts=len(cohorts), campaigns=len(campaigns))
     _timed("analytics.generate.sessions", S, sessions)
     _timed("analytics.generate.attendance", args.attendance, attendance, per_session=per_session)
     _timed("analytics.generate.volunteer_activity", V, volunteers)
@@ -274,7 +344,22 @@ def generate(args) -> Any:
     return program
 
 
+# The attendance aggregate as one raw SQL query, in both forms: grouped per person (what the ORM
+# emits) and with COUNT(DISTINCT); the ratio is taken to the faster one.
 RAW_ATTENDANCE = """
+    SELECT SUM(n), SUM(present), SUM(late), SUM(absent), SUM(excused), COUNT(*)
+    FROM (
+        SELECT a.user_id, COUNT(*) AS n,
+               COUNT(*) FILTER (WHERE a.status = 'present') AS present,
+               COUNT(*) FILTER (WHERE a.status = 'late') AS late,
+               COUNT(*) FILTER (WHERE a.status = 'absent') AS absent,
+               COUNT(*) FILTER (WHERE a.status = 'excused') AS excused
+        FROM scheduling_attendance a JOIN scheduling_session s ON s.id = a.session_id
+        WHERE s.program_id = %s AND s.status = 'delivered'
+        GROUP BY a.user_id
+    ) AS per_person
+"""
+RAW_ATTENDANCE_DISTINCT = """
     SELECT COUNT(*),
            COUNT(*) FILTER (WHERE a.status = 'present'),
            COUNT(*) FILTER (WHERE a.status = 'late'),
@@ -307,22 +392,24 @@ def measure(program, args) -> None:
 
     orm_seconds, orm = _best(lambda: sessions.attendance_counts(scope), args.repeat)
 
-    def raw():
-        with connection.cursor() as cursor:
-            cursor.execute(RAW_ATTENDANCE, [program.pk])
-            return cursor.fetchone()
+    def raw(sql):
+        def run():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [program.pk])
+                return tuple(int(v) for v in cursor.fetchone())
 
-    raw_seconds, raw_row = _best(raw, args.repeat)
-    assert tuple(orm.values()) == (raw_row[0], raw_row[1], raw_row[2], raw_row[3], raw_row[4], raw_row[5]), (
-        orm,
-        raw_row,
-    )
+        return run
+
+    distinct_seconds, distinct_row = _best(raw(RAW_ATTENDANCE_DISTINCT), args.repeat)
+    raw_seconds, raw_row = _best(raw(RAW_ATTENDANCE), args.repeat)
+    assert tuple(orm.values()) == raw_row == distinct_row, (orm, raw_row, distinct_row)
     report("analytics.attendance_aggregate.orm", rows, orm_seconds)
+    report("analytics.attendance_aggregate.raw_sql_count_distinct", rows, distinct_seconds)
     report(
         "analytics.attendance_aggregate.raw_sql",
         rows,
         raw_seconds,
-        ratio_to_raw_sql=round(orm_seconds / raw_seconds, 3),
+        ratio_to_raw_sql=round(orm_seconds / min(raw_seconds, distinct_seconds), 3),
     )
 
     seconds, result = _best(lambda: sessions.compute(scope), args.repeat)
@@ -349,6 +436,48 @@ def measure(program, args) -> None:
     )
     seconds, _ = _best(lambda: sroi(scope), args.repeat)
     report("analytics.sroi", 1, seconds)
+    measure_endpoint_and_snapshot(program, args)
+
+
+def measure_endpoint_and_snapshot(program, args) -> None:
+    """The program analytics endpoint end to end (HTTP through Django and DRF, JSON rendered) and
+    the snapshot job's work for one day of the program."""
+    from datetime import date
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from analytics.models import Snapshot
+    from analytics.snapshots import snapshot_day
+
+    user, _ = get_user_model().objects.get_or_create(
+        email="operator@analytics.bench.local", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client = APIClient()
+    client.force_authenticate(user)
+    url = f"/api/v1/admin/programs/{program.pk}/analytics"
+
+    def call():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, response.content[:500]
+        return len(queries), len(response.content)
+
+    seconds, (queries, size) = _best(call, args.repeat)
+    report(
+        "analytics.endpoint.program",
+        args.attendance,
+        seconds,
+        target_seconds=2.0,
+        queries=queries,
+        response_bytes=size,
+    )
+    day = date(2026, 12, 31)
+    seconds, rows = _best(lambda: snapshot_day(day=day, program_ids=[program.pk]), 1)
+    assert Snapshot.objects.filter(day=day, program=program).count() == rows
+    report("analytics.snapshot.day", rows, seconds, rows_per_program=rows)
 
 
 def main() -> None:
@@ -357,11 +486,17 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20_000)
     parser.add_argument("--attendance", type=int, default=2_000_000)
     parser.add_argument("--volunteers", type=int, default=1_000)
+    parser.add_argument("--campaigns", type=int, default=4)
+    parser.add_argument("--cohorts", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3, help="Runs per figure; the best is printed.")
     parser.add_argument("--drop", action="store_true", help="Drop the benchmark database at the end.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Measure the data a previous run generated (same sizes) instead of anew."
+    )
     args = parser.parse_args()
     setup()
-    program = generate(args)
+    program = _existing(args) if args.reuse else None
+    program = program or generate(args)
     measure(program, args)
     if args.drop:
         _drop()

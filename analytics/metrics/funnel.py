@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, OuterRef, Q
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from analytics.scope import Scope
+from analytics.sql import EpochSeconds, PercentileCont, percentile_cont
 from applications.enums import DECIDED, ApplicationStatus
 from applications.models import Application, Review
 from enrollments.enums import EnrollmentStatus
@@ -26,26 +28,9 @@ def rate(numerator: int | float, denominator: int | float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL `percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)`."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
 def _decision_seconds():
-    """`EXTRACT(EPOCH FROM decided_at - submitted_at)`: NULL unless both are set."""
-    return Func(
-        F("decided_at"),
-        F("submitted_at"),
-        template="EXTRACT(EPOCH FROM (%(expressions)s))",
-        arg_joiner=" - ",
-        output_field=FloatField(),
-    )
+    """Seconds from submission to decision: NULL unless both are set."""
+    return EpochSeconds(F("decided_at"), F("submitted_at"))
 
 
 def applications_in(scope: Scope):
@@ -101,6 +86,11 @@ def compute(scope: Scope) -> dict[str, Any]:
         median_seconds=PercentileCont(_decision_seconds(), 0.5, filter=decided),
         p90_seconds=PercentileCont(_decision_seconds(), 0.9, filter=decided),
     )
+    if connection.vendor != "postgresql":  # no percentile_cont: the same interpolation in Python
+        seconds = list(
+            applications_in(scope).filter(decided).annotate(s=_decision_seconds()).values_list("s", flat=True)
+        )
+        apps["median_seconds"], apps["p90_seconds"] = percentile_cont(seconds, 0.5), percentile_cont(seconds, 0.9)
     enrollments = enrollments_in(scope)
     enrolled = enrollments.aggregate(**_enrollment_counts())
 

@@ -11,10 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db.models import Avg, Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum, Value
-from django.db.models.functions import Extract, Greatest
+from django.db.models.functions import Greatest
 
 from analytics.metrics.sessions import ratio
 from analytics.scope import Scope
+from analytics.sql import EpochSeconds
 from core import clock
 from enrollments.models import Enrollment
 from mentorship.enums import MatchStatus, ProfileKind
@@ -61,11 +62,14 @@ def compute(scope: Scope) -> dict[str, Any]:
     if scope.end:
         ended_in_range &= Q(ended_at__lt=scope.end)
     window_start = Greatest(F("started_at"), Value(scope.start)) if scope.start else F("started_at")
-    active_span = ExpressionWrapper(Value(until) - window_start, output_field=DurationField())
     duration = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
     agg = matches.aggregate(
         active=Count("id", filter=active),
-        active_seconds=Sum(Extract(active_span, "epoch"), filter=active),
+        # each active match counts at least one week, so a match started an hour ago with one
+        # check-in reads as one check-in per week, not 168
+        active_seconds=Sum(
+            Greatest(EpochSeconds(Value(until), window_start), Value(float(WEEK_SECONDS))), filter=active
+        ),
         ended=Count("id", filter=ended_in_range),
         avg_duration=Avg(duration, filter=ended_in_range),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from analytics.scope import Scope
 from enrollments.models import Enrollment
@@ -55,15 +55,32 @@ def attendance_queryset(scope: Scope):
 
 
 def attendance_counts(scope: Scope) -> dict[str, int]:
-    """One query: recorded rows, per status, and distinct participants."""
-    return attendance_queryset(scope).aggregate(
-        recorded=Count("id"),
-        present=Count("id", filter=Q(status=AttendanceStatus.PRESENT)),
-        late=Count("id", filter=Q(status=AttendanceStatus.LATE)),
-        absent=Count("id", filter=Q(status=AttendanceStatus.ABSENT)),
-        excused=Count("id", filter=Q(status=AttendanceStatus.EXCUSED)),
-        participants=Count("user_id", distinct=True),
+    """One query: recorded rows, per status, and distinct participants. Rows are grouped per person
+    first and the groups added up (`SELECT COUNT(*), SUM(..) FROM (.. GROUP BY user_id)`): the same
+    figures as `COUNT(DISTINCT user_id)` beside the counts, but PostgreSQL hashes the people in
+    parallel instead of sorting every row."""
+    statuses = {
+        "present": AttendanceStatus.PRESENT,
+        "late": AttendanceStatus.LATE,
+        "absent": AttendanceStatus.ABSENT,
+        "excused": AttendanceStatus.EXCUSED,
+    }
+    per_person = (
+        attendance_queryset(scope)
+        .order_by()
+        .values("user_id")
+        .annotate(
+            rows=Count("id"),
+            **{f"n_{key}": Count("id", filter=Q(status=status)) for key, status in statuses.items()},
+        )
     )
+    totals = per_person.aggregate(
+        participants=Count("user_id"),
+        recorded=Sum("rows"),
+        **{key: Sum(f"n_{key}") for key in statuses},
+    )
+    counts = {key: int(totals[key] or 0) for key in ("recorded", *statuses, "participants")}
+    return counts
 
 
 def compute(scope: Scope) -> dict[str, Any]:

@@ -115,3 +115,13 @@ def test_campaign(dataset):
     assert got["checkins_per_active_match_week"] == 0.75  # 3 check-ins / 4 weeks
     assert got["avg_feedback_rating"] == 3.0
     assert (got["mentee_profiles"], got["mentees_matched"]) == (1, 1)
+
+
+def test_a_match_younger_than_a_week_counts_one_week(dataset):
+    # Window March 29 .. March 31 (until = April 1): a and b active 3 days each in it, each counted as
+    # one week; no check-in in the window -> 0 / 2 weeks. Then one check-in on March 30 -> 1 / 2.
+    scope = Scope(program_ids=(dataset["program"].pk,), date_from=date(2026, 3, 29), date_to=date(2026, 3, 31))
+    assert mentorship.compute(scope)["checkins_per_active_match_week"] == 0.0
+    match = Match.objects.get(program=dataset["program"], started_at=_d(3, 4))
+    CheckIn.objects.create(match=match, by=match.mentor, mood=5, at=_d(3, 30))
+    assert mentorship.compute(scope)["checkins_per_active_match_week"] == 0.5
