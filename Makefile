@@ -86,7 +86,7 @@ bench: install-dev services ## Run the benchmarks in bench/ on PostgreSQL (one J
 embedded-check: install ## Prove the embedded default: migrate + seed_demo + check on a fresh SQLite file
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	env -u DATABASE_URL -u CELERY_BROKER_URL VAR_DIR=$$tmp DJANGO_SETTINGS_MODULE=config.settings.local \
-		bash -c '$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py seed_demo && $(PY) manage.py seed_demo >/dev/null && $(PY) manage.py check && test -s "$$VAR_DIR/db.sqlite3"'
+		bash -c '$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py seed_demo && $(PY) manage.py seed_demo >/dev/null && $(PY) manage.py check && $(PY) scripts/embedded_smoke.py && test -s "$$VAR_DIR/db.sqlite3"'
 
 clean: ## Remove the virtualenv, local state under var/ and caches
 	rm -rf $(VENV) var .pytest_cache .ruff_cache staticfiles

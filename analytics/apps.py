@@ -18,3 +18,7 @@ class AnalyticsConfig(AppConfig):
             "Daily: each program's headline figures at the end of yesterday (UTC), for the program and each "
             "campaign and cohort; a rerun replaces that day's rows.",
         )
+        from analytics.demo import seed_snapshots
+        from core.demo import register_demo_seeder
+
+        register_demo_seeder(order=100, name="analytics: snapshots of the last 14 days", fn=seed_snapshots)

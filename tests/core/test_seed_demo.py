@@ -25,6 +25,7 @@ DEMO_MODELS = [
     "mentorship.CheckIn",
     "mentorship.Milestone",
     "core.AuditEntry",
+    "analytics.Snapshot",
 ]
 
 
@@ -46,6 +47,7 @@ def test_seed_demo_is_idempotent_and_consistent():
     assert first["applications.Review"] == 4
     assert first["scheduling.Session"] == 6  # a weekly series of 4, a live read, office hours
     assert first["scheduling.Registration"] == 1  # the writer's place at the live read
+    assert first["analytics.Snapshot"] == 14 * (8 + 3)  # 14 days x (8 programs + 3 campaigns; no cohorts)
     assert {k: v for k, v in first.items() if k.startswith("mentorship.")} == {
         "mentorship.Profile": 12,  # mentoring: 3 mentors, 5 mentees; buddy: 2 buddies, 2 participants
         "mentorship.ProposalBatch": 2,
