@@ -23,7 +23,7 @@ from programs.models import Program  # noqa: E402
 def main() -> int:
     operator = get_user_model().objects.filter(is_superuser=True).order_by("email").first()
     if operator is None:
-        print("embedded smoke: no superuser in the demo data", file=sys.stderr)
+        sys.stderr.write("embedded smoke: no superuser in the demo data\n")
         return 1
     client = Client()
     client.force_login(operator)
@@ -40,7 +40,7 @@ def main() -> int:
     failed = 0
     for path in paths:
         status = client.get(path).status_code
-        print(f"embedded smoke: {status} {path}")
+        sys.stdout.write(f"embedded smoke: {status} {path}\n")
         failed += status != 200
     return 1 if failed else 0
 
