@@ -26,6 +26,7 @@ api_v1 = [
     path("", include("mentorship.urls")),
     path("", include("coaching.urls")),
     path("", include("analytics.urls")),
+    path("", include("privacy.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
