@@ -34,6 +34,8 @@ from django.db.models.functions import Cast, Coalesce
 from analytics.metrics.sessions import session_filter
 from analytics.scope import Scope
 from analytics.sql import EpochSeconds
+from applications.enums import ApplicationStatus
+from applications.models import Application
 from enrollments.models import Enrollment, Outcome
 from mentorship.enums import ActivityKind, MatchStatus, ProfileKind
 from mentorship.models import Activity, CheckIn, Feedback, Match, Milestone, Profile
@@ -312,12 +314,15 @@ SROI_UNITS = {
     "language_proficiency": "0.1 x sessions attended",
     # a job placement or promotion recorded as an outcome
     "job_readiness": "outcomes of type placed or promoted",
+    # fee waivers: the value waived = waivers granted (accepted applications) x the program's
+    # `waiver.amount`
+    "access": "accepted applications x waiver.amount",
 }
 LANGUAGE_LEVEL_PER_SESSION = Decimal("0.1")
 
 
 def sroi(scope: Scope) -> dict[str, Any]:
-    """SROI per program and dimension (units, coefficient, value) and totals per currency, in four
+    """SROI per program and dimension (units, coefficient, value) and totals per currency, in five
     queries. Dimensions without a coefficient in the program's `sroi.coefficients`, or turned off
     in the template's `sroi_dimensions`, are left out."""
     programs = Program.objects.select_related("template").only("id", "name", "config", "template__sroi_dimensions")
@@ -347,6 +352,14 @@ def sroi(scope: Scope) -> dict[str, Any]:
     if scope.date_to:
         outcomes = outcomes.filter(occurred_on__lte=scope.date_to)
     placed = dict(outcomes.values("program_id").annotate(n=Count("id")).values_list("program_id", "n"))
+    granted = dict(
+        Application.objects.filter(
+            program_id__in=ids, status=ApplicationStatus.ACCEPTED, **_date_kwargs("decided_at", scope)
+        )
+        .values("program_id")
+        .annotate(n=Count("id"))
+        .values_list("program_id", "n")
+    )
 
     result: list[dict[str, Any]] = []
     totals: dict[str, Decimal] = defaultdict(Decimal)
@@ -359,6 +372,7 @@ def sroi(scope: Scope) -> dict[str, Any]:
             "integration_score": Decimal(milestones.get(program.pk, 0)),
             "language_proficiency": LANGUAGE_LEVEL_PER_SESSION * attended.get(program.pk, 0),
             "job_readiness": Decimal(placed.get(program.pk, 0)),
+            "access": _waiver_amount(program) * granted.get(program.pk, 0),
         }
         dimensions = []
         program_total = Decimal("0")
@@ -418,7 +432,7 @@ def volunteer_ids(scope: Scope) -> list[Any]:
 def program_impact(scope: Scope) -> dict[str, Any]:
     """Volunteer impact and social return of the scope's programs: one row per volunteer and
     program (sorted by VIS, highest first, then e-mail), the program totals (`vis_by_program`) and
-    `sroi(scope)`. A constant number of queries (16) whatever the number of volunteers."""
+    `sroi(scope)`. A constant number of queries (17) whatever the number of volunteers."""
     ids = volunteer_ids(scope)
     vis = vis_for_volunteers(ids, Scope(scope.program_ids, scope.date_from, scope.date_to))
     emails = dict(get_user_model().objects.filter(pk__in=ids).values_list("id", "email"))
@@ -441,6 +455,11 @@ def program_impact(scope: Scope) -> dict[str, Any]:
     volunteers.sort(key=lambda row: (-row["vis"], row["email"], row["program"]))
     programs = [{**row, "program_id": str(row["program_id"])} for row in vis_by_program(vis)]
     return {"volunteers": volunteers, "programs": programs, "sroi": sroi(scope)}
+
+
+def _waiver_amount(program: Program) -> Decimal:
+    amount = ((program.config or {}).get("waiver") or {}).get("amount")
+    return Decimal(str(amount)) if amount is not None else Decimal("0")
 
 
 def _date_kwargs(field: str, scope: Scope) -> dict[str, Any]:

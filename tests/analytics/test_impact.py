@@ -167,7 +167,7 @@ def test_vis_date_range(dataset):
 
 def test_sroi(dataset, django_assert_num_queries):
     program, buddy = dataset["program"], dataset["buddy"]
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         got = sroi(Scope(program_ids=(program.pk, buddy.pk)))
     rows = {row["program_id"]: row for row in got["programs"]}
     # Mentorship (EUR; job_readiness 1200, integration_score 400; language off in the template):
@@ -196,8 +196,8 @@ def test_program_impact(dataset, django_assert_num_queries):
 
     program, v1 = dataset["program"], dataset["v1"]
     other_host = Session.objects.filter(program=program).exclude(host=v1).first().host
-    # volunteers 4 + VIS 7 + e-mails 1 + SROI 4
-    with django_assert_num_queries(16):
+    # volunteers 4 + VIS 7 + e-mails 1 + SROI 5
+    with django_assert_num_queries(17):
         got = program_impact(Scope(program_ids=(program.pk,)))
     # Volunteers of the mentorship program: the hosts of its sessions (v1 and other_host); nobody is
     # enrolled in a volunteer role and nobody has a mentor profile.
@@ -241,3 +241,32 @@ def test_volunteers_include_volunteer_roles_and_mentor_profiles(dataset, make_us
     Profile.objects.create(user=beneficiary, program=buddy, kind="mentee")
     host = Session.objects.get(program=buddy).host  # other_host
     assert set(volunteer_ids(Scope(program_ids=(buddy.pk,)))) == {enrolled.pk, mentor.pk, host.pk}
+
+
+def test_sroi_access_of_a_fee_waiver(builtin_templates, make_program, make_user):
+    from analytics.impact import sroi as compute_sroi
+    from applications.models import Application
+    from applications.services import application_form_publish
+
+    waiver = make_program(builtin_templates["fee-waiver"], name="Waivers")
+    form = application_form_publish(
+        program=waiver, fields=[{"key": "why", "label": "Why", "type": "short_text", "required": True}]
+    )
+    for status, decided in (
+        ("accepted", _d(3, 10)),
+        ("accepted", _d(3, 11)),
+        ("accepted", _d(4, 2)),
+        ("rejected", _d(3, 12)),
+    ):
+        Application.objects.create(
+            applicant=make_user(), program=waiver, form=form, status=status, submitted_at=_d(3, 1), decided_at=decided
+        )
+    # The template's waiver is 50 USD and `access` is worth 1 USD per USD waived: 3 granted x 50 = 150.
+    got = compute_sroi(Scope(program_ids=(waiver.pk,)))
+    assert got["programs"][0]["dimensions"] == [
+        {"dimension": "access", "units": "150", "coefficient": "1", "value": "150.00"}
+    ]
+    assert got["totals"] == {"USD": "150.00"}
+    # March only: the waivers granted on 03-10 and 03-11.
+    march = compute_sroi(Scope(program_ids=(waiver.pk,), date_from=_d(3, 1).date(), date_to=_d(3, 31).date()))
+    assert march["totals"] == {"USD": "100.00"}
