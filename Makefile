@@ -14,7 +14,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?= -n 2
 
 .PHONY: help install install-dev run migrate seed services browser lint \
-        importlint migrations-check check schema pytest test e2e bench embedded-check clean
+        importlint migrations-check check deploy-check schema pytest test e2e bench embedded-check clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,6 +65,13 @@ migrations-check: install-dev services ## Fail if a model change has no migratio
 check: install-dev ## Django system checks
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py check
 
+deploy-check: install-dev ## check --deploy with the production settings and a production-like environment
+	DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_DEBUG=false \
+		SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+		ALLOWED_HOSTS=programs.example.org DATABASE_URL=$(TEST_DATABASE_URL) \
+		CELERY_BROKER_URL=$(TEST_BROKER_URL) CACHE_URL=redis://127.0.0.1:6379/14 \
+		$(PY) manage.py check --deploy --fail-level WARNING
+
 schema: install-dev ## Generate the OpenAPI schema and fail on any warning
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(TEST_DATABASE_URL) \
 		$(PY) manage.py spectacular --validate --fail-on-warn --file $(or $(SCHEMA_FILE),/dev/null)
@@ -73,7 +80,7 @@ pytest: install-dev services browser ## pytest on PostgreSQL (unit, API, concurr
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: install-dev services browser lint importlint migrations-check check schema pytest ## Everything CI runs
+test: install-dev services browser lint importlint migrations-check check deploy-check schema pytest ## Everything CI runs
 
 e2e: install-dev services browser ## Only the browser tests
 	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)

@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from accounts import api as accounts_api
 from core import views as core_views
 from core.api import jobs as jobs_api
+from core.middleware import csp_override
+from core.security import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from programs import views as program_views
 
 api_v1 = [
@@ -28,8 +30,23 @@ api_v1 = [
     path("", include("analytics.urls")),
     path("", include("privacy.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Swagger UI loads its start-up script as a file (split view); both pages bring inline styles,
+    # ReDoc an inline start-up script and a worker: they relax the policy for themselves only.
+    path(
+        "docs/",
+        csp_override(SpectacularSwaggerSplitView.as_view(url_name="schema"), style_src=["'self'", "'unsafe-inline'"]),
+        name="swagger-ui",
+    ),
+    path(
+        "redoc/",
+        csp_override(
+            SpectacularRedocView.as_view(url_name="schema"),
+            script_src=["'self'", "'unsafe-inline'"],
+            style_src=["'self'", "'unsafe-inline'"],
+            worker_src=["'self'", "blob:"],
+        ),
+        name="redoc",
+    ),
 ]
 
 urlpatterns = [
@@ -37,7 +54,11 @@ urlpatterns = [
     path("health/ready", core_views.health_ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("notifications/", include("notifications.page_urls")),
     path("", include("applications.page_urls")),
@@ -52,6 +73,7 @@ urlpatterns = [
 handler404 = "core.urls_handlers.not_found"
 handler500 = "core.urls_handlers.server_error"
 
+admin.site.login_form = ThrottledAdminAuthenticationForm
 admin.site.site_header = "Programs and Events: operations"
 admin.site.site_title = "Programs operations"
 admin.site.index_title = "Programs, applications and people"

@@ -137,3 +137,12 @@ def campaign(program, company) -> Campaign:
     return campaign_create(
         program=program, company=company, name="Acme Mentorship", target_enrollment=3, max_enrollment=5
     )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Counters kept in the cache (failed sign-ins, rate windows) start empty in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

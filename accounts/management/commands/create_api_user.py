@@ -1,3 +1,5 @@
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -27,6 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="Full name.")
 
     def handle(self, *args, email, role, company=None, password=None, name="", **options):
+        if password:
+            # The password validators of the settings apply here as in the admin (the demo data's
+            # fixed password is set by seed_demo, which does not go through this command).
+            try:
+                password_validation.validate_password(password)
+            except ValidationError as exc:
+                raise CommandError("Password refused: " + " ".join(exc.messages)) from exc
         try:
             with transaction.atomic():
                 roles_ensure_groups()
