@@ -14,7 +14,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?= -n 2
 
 .PHONY: help install install-dev run migrate seed services browser lint \
-        importlint migrations-check check deploy-check schema pytest test e2e bench embedded-check clean
+        importlint migrations-check check deploy-check schema pytest test e2e bench bench-quick load embedded-check clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -85,10 +85,22 @@ test: install-dev services browser lint importlint migrations-check check deploy
 e2e: install-dev services browser ## Only the browser tests
 	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
-bench: install-dev services ## Run the benchmarks in bench/ on PostgreSQL (one JSON line per figure)
-	@shopt -s nullglob; files=(bench/[!_]*.py); \
+# Full sizes by default (about half an hour on 2 cores); BENCH_SCALE=0.05 (bench-quick) scales every size.
+BENCH_SCALE ?= 1
+BENCH_FILES ?= $(wildcard bench/[!_]*.py)
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/platform_bench
+
+bench: install-dev services ## Run the benchmarks in bench/ on PostgreSQL (one JSON line per figure; BENCH_SCALE=1)
+	@files=($(BENCH_FILES)); \
 	if [ $${#files[@]} -eq 0 ]; then echo "No benchmarks yet."; fi; \
-	for f in "$${files[@]}"; do echo "# $$f" >&2; $(PY) $$f || exit 1; done
+	for f in "$${files[@]}"; do echo "# $$f (BENCH_SCALE=$(BENCH_SCALE))" >&2; \
+		BENCH_SCALE=$(BENCH_SCALE) BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) $$f || exit 1; done
+
+bench-quick: ## The same benchmarks at 5 % of their sizes (a few minutes)
+	@$(MAKE) --no-print-directory bench BENCH_SCALE=0.05
+
+load: install-dev services ## Load run: gunicorn + Celery on PostgreSQL/Redis, seeded, driven by locust (LOAD_USERS=50, LOAD_DURATION=75s)
+	$(PY) load/run.py
 
 embedded-check: install ## Prove the embedded default: migrate + seed_demo + check on a fresh SQLite file
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

@@ -16,7 +16,7 @@ import time
 import uuid
 from datetime import timedelta
 
-from _setup import report, setup
+from _setup import report, scaled, setup
 
 DOMAIN = "reminders.bench.local"
 PROGRAM_NAME = "Bench reminders"
@@ -158,15 +158,15 @@ def reminders_bench(registrations: int = 100_000, per_session: int = 100, users:
     again = run_job("session_reminders")
     seconds = time.perf_counter() - started
     assert again.status == "succeeded" and again.counts.get("sent", 0) == 0, (again.status, again.counts)
-    report("reminders.job.rerun", expected, seconds, sent=0)
+    report("reminders.job.rerun", expected, seconds, baseline="reminders.job", sent=0)
     _cleanup()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--registrations", type=int, default=100_000)
+    parser.add_argument("--registrations", type=int, default=scaled(100_000, 100))
     parser.add_argument("--per-session", type=int, default=100)
-    parser.add_argument("--users", type=int, default=25_000)
+    parser.add_argument("--users", type=int, default=scaled(25_000, 100))
     args = parser.parse_args()
     setup()
     reminders_bench(args.registrations, args.per_session, args.users)

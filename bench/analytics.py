@@ -15,7 +15,8 @@ one JSON line per figure:
     python bench/analytics.py [--enrollments 200000] [--sessions 20000] [--attendance 2000000]
                               [--volunteers 1000] [--campaigns 4] [--cohorts 10] [--repeat 3] [--reuse] [--drop]
 
-`BENCH_DATABASE_URL` picks the database (created and migrated if missing); `--drop` drops it at the end.
+`BENCH_DATABASE_URL` picks the database (created and migrated if missing); `--drop` drops it at the end;
+`BENCH_SCALE` scales the default sizes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import argparse
 import time
 from typing import Any
 
-from _setup import BENCH_DATABASE_URL, report, setup
+from _setup import BENCH_DATABASE_URL, report, scaled, setup
 
 PROGRAM_NAME = "Bench analytics"
 
@@ -403,7 +404,16 @@ def measure(program, args) -> None:
     distinct_seconds, distinct_row = _best(raw(RAW_ATTENDANCE_DISTINCT), args.repeat)
     raw_seconds, raw_row = _best(raw(RAW_ATTENDANCE), args.repeat)
     assert tuple(orm.values()) == raw_row == distinct_row, (orm, raw_row, distinct_row)
-    report("analytics.attendance_aggregate.orm", rows, orm_seconds)
+    fastest = "analytics.attendance_aggregate." + (
+        "raw_sql" if raw_seconds <= distinct_seconds else "raw_sql_count_distinct"
+    )
+    report(
+        "analytics.attendance_aggregate.orm",
+        rows,
+        orm_seconds,
+        baseline=fastest,
+        ratio=orm_seconds / min(raw_seconds, distinct_seconds),
+    )
     report("analytics.attendance_aggregate.raw_sql_count_distinct", rows, distinct_seconds)
     report(
         "analytics.attendance_aggregate.raw_sql",
@@ -482,10 +492,10 @@ def measure_endpoint_and_snapshot(program, args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--enrollments", type=int, default=200_000)
-    parser.add_argument("--sessions", type=int, default=20_000)
-    parser.add_argument("--attendance", type=int, default=2_000_000)
-    parser.add_argument("--volunteers", type=int, default=1_000)
+    parser.add_argument("--enrollments", type=int, default=scaled(200_000, 100))
+    parser.add_argument("--sessions", type=int, default=scaled(20_000, 10))
+    parser.add_argument("--attendance", type=int, default=scaled(2_000_000, 100))
+    parser.add_argument("--volunteers", type=int, default=scaled(1_000, 10))
     parser.add_argument("--campaigns", type=int, default=4)
     parser.add_argument("--cohorts", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3, help="Runs per figure; the best is printed.")

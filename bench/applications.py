@@ -2,7 +2,7 @@
 latency and query count of the ranked admin list and API list pages, of ranking (the corrected
 scores), and of a bulk decision of 1,000 applications.
 
-    python bench/applications.py [--applications 50000] [--reviews-per 3] [--reviewers 300]
+    python bench/applications.py [--applications 50000] [--reviews-per 3] [--reviewers 300] [--decisions 1000]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 import uuid
 from datetime import timedelta
 
-from _setup import report, setup
+from _setup import report, scaled, setup
 
 
 def _build(count: int, per: int, reviewer_count: int):
@@ -133,9 +133,10 @@ def _timed(fn, repeat: int = 3) -> tuple[float, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--applications", type=int, default=50_000)
+    parser.add_argument("--applications", type=int, default=scaled(50_000, 100))
     parser.add_argument("--reviews-per", type=int, default=3)
-    parser.add_argument("--reviewers", type=int, default=300)
+    parser.add_argument("--reviewers", type=int, default=scaled(300, 10))
+    parser.add_argument("--decisions", type=int, default=scaled(1000, 20), help="Applications per bulk decision.")
     args = parser.parse_args()
     setup()
     from django.contrib.auth import get_user_model
@@ -150,6 +151,7 @@ def main() -> None:
 
     started = time.perf_counter()
     program, _ = _build(args.applications, args.reviews_per, args.reviewers)
+    decided = args.decisions
     reviews = args.applications * args.reviews_per
     report("applications.build", args.applications, time.perf_counter() - started, reviews=reviews)
 
@@ -181,24 +183,24 @@ def main() -> None:
     report("applications.api.list_page", 50, seconds, queries=len(queries.captured_queries) // 3)
 
     ids = list(
-        Application.objects.filter(program=program).order_by("-corrected_score").values_list("id", flat=True)[:1000]
+        Application.objects.filter(program=program).order_by("-corrected_score").values_list("id", flat=True)[:decided]
     )
     started = time.perf_counter()
     result = decisions_bulk(
         program=program, decision="accepted", reason="bench", pending=True, application_ids=ids, actor=operator
     )
-    report("applications.decide.stage_1000", len(result["decided"]), time.perf_counter() - started)
+    report(f"applications.decide.stage_{decided}", len(result["decided"]), time.perf_counter() - started)
     started = time.perf_counter()
     released = decisions_release(program=program, actor=operator)
-    report("applications.decide.release_1000_accepted", len(released["released"]), time.perf_counter() - started)
+    report(f"applications.decide.release_{decided}_accepted", len(released["released"]), time.perf_counter() - started)
     rest = list(
         Application.objects.filter(program=program, status="under_review")
         .order_by("corrected_score")
-        .values_list("id", flat=True)[:1000]
+        .values_list("id", flat=True)[:decided]
     )
     started = time.perf_counter()
     result = decisions_bulk(program=program, decision="rejected", reason="bench", application_ids=rest, actor=operator)
-    report("applications.decide.reject_1000_now", len(result["decided"]), time.perf_counter() - started)
+    report(f"applications.decide.reject_{decided}_now", len(result["decided"]), time.perf_counter() - started)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import sys
 import time
 from datetime import timedelta
 
-from _setup import report, setup
+from _setup import report, scaled, setup
 
 DOMAIN = "coach.bench.local"
 
@@ -143,7 +143,7 @@ def _over_the_limit() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=scaled(10_000, 20))
     parser.add_argument("--per-user", type=int, default=10)
     args = parser.parse_args()
     setup()
@@ -169,7 +169,13 @@ def main() -> int:
         failures.append(f"coach_momentum {run.status}: {run.error}")
     started = time.perf_counter()
     again = run_job("coach_momentum")
-    report("coach.momentum.rerun", pursuits, time.perf_counter() - started, changed=again.counts.get("changed"))
+    report(
+        "coach.momentum.rerun",
+        pursuits,
+        time.perf_counter() - started,
+        baseline="coach.momentum",
+        changed=again.counts.get("changed"),
+    )
 
     before = _notification_counts()
     started = time.perf_counter()
@@ -201,7 +207,14 @@ def main() -> int:
     started = time.perf_counter()
     rerun = run_job("coach_scan")
     resent = sum(_notification_counts().values()) - sum(after.values())
-    report("coach.scan.rerun", len(users), time.perf_counter() - started, status=rerun.status, new_notifications=resent)
+    report(
+        "coach.scan.rerun",
+        len(users),
+        time.perf_counter() - started,
+        baseline="coach.scan",
+        status=rerun.status,
+        new_notifications=resent,
+    )
     if resent:
         failures.append(f"the rerun created {resent} notifications")
     _cleanup()

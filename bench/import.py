@@ -15,6 +15,7 @@ import tempfile
 import time
 
 from _setup import report, setup
+from _setup import scaled as bench_scaled
 
 DOMAIN = "partner.bench.local"
 PROGRAM_NAME = "Bench buddy import"
@@ -59,7 +60,7 @@ def _program():
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--records", type=int, default=bench_scaled(100_000, 200))
     parser.add_argument("--chunk", type=int, default=2000)
     parser.add_argument("--no-again", action="store_true", help="Skip the second, unchanged import.")
     args = parser.parse_args()
@@ -103,6 +104,7 @@ def main() -> None:
                 "partner_import_again",
                 sizes.total,
                 seconds,
+                baseline="partner_import",
                 unchanged=again.total.unchanged,
                 created=again.total.created,
                 updated=again.total.updated,

@@ -12,7 +12,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing import Process
 
-from _setup import report, setup
+from _setup import report, scaled, setup
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -91,9 +91,9 @@ def _drain() -> tuple[float, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--http-events", type=int, default=100_000)
-    parser.add_argument("--subjects", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=scaled(100_000, 100))
+    parser.add_argument("--http-events", type=int, default=scaled(100_000, 100))
+    parser.add_argument("--subjects", type=int, default=scaled(1000, 10))
     args = parser.parse_args()
     setup()
     from crm_sync.adapters import Outcome, register_adapter
@@ -131,7 +131,7 @@ def main() -> None:
         )
         seconds, totals = _drain()
         assert totals["delivered"] == args.http_events, totals
-        report("outbox.drain.http", args.http_events, seconds)
+        report("outbox.drain.http", args.http_events, seconds, baseline="outbox.drain.noop", ratio_of="rate")
     finally:
         receiver.terminate()
         _reset()

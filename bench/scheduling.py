@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as wall
 from pathlib import Path
 
-from _setup import report, setup
+from _setup import report, scaled, setup
 
 DOMAIN = "matching.bench.local"
 PROGRAM_NAME = "Bench matching"
@@ -176,7 +176,14 @@ def matching_bench(calls: int, crowd: int, weeks: int) -> None:
     for _ in range(calls):
         find_slots(program=program, participants=trio, preferred_hours=preferred, **search)
     seconds = time.perf_counter() - started
-    report("matching.search.3_people.preferred_hours", calls, seconds, seconds_per_call=round(seconds / calls, 4))
+    report(
+        "matching.search.3_people.preferred_hours",
+        calls,
+        seconds,
+        baseline="matching.search.3_people",
+        ratio_of="seconds_per_call",
+        seconds_per_call=round(seconds / calls, 4),
+    )
 
     bookings = min(calls, 10)
     started = time.perf_counter()
@@ -211,9 +218,9 @@ def matching_bench(calls: int, crowd: int, weeks: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=20)
-    parser.add_argument("--crowd", type=int, default=200)
+    parser.add_argument("--crowd", type=int, default=scaled(200, 10))
     parser.add_argument("--weeks", type=int, default=4)
-    parser.add_argument("--registrations", type=int, default=100_000)
+    parser.add_argument("--registrations", type=int, default=scaled(100_000, 100))
     parser.add_argument("--no-reminders", action="store_true", help="Skip the reminder job benchmark.")
     args = parser.parse_args()
     setup()
