@@ -77,6 +77,10 @@ class PursuitOutput(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    url = serializers.CharField(read_only=True, help_text="The opportunity's address; empty when none.")
+    application_type = serializers.ChoiceField(
+        choices=ApplicationType.choices, read_only=True, allow_blank=True, help_text="Empty when not known."
+    )
     internal = serializers.BooleanField(
         source="is_internal",
         read_only=True,

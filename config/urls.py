@@ -70,6 +70,7 @@ urlpatterns = [
     path("programs/<slug:program_key>/", program_views.program_detail, name="program-detail"),
 ]
 
+handler400 = "core.urls_handlers.bad_request"
 handler404 = "core.urls_handlers.not_found"
 handler500 = "core.urls_handlers.server_error"
 

@@ -146,6 +146,10 @@ def _json_problem(status_code: int, slug: str, title: str, detail: str) -> JsonR
     )
 
 
+def api_bad_request(request, exception=None) -> JsonResponse:
+    return _json_problem(400, "bad-request", "Bad request", "The request could not be understood.")
+
+
 def api_not_found(request, exception=None) -> JsonResponse:
     return _json_problem(404, "not-found", "Not found", f"No API resource at {request.path}.")
 

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.api.fields import OffsetDateTimeField
+from core.api.filters import InstantFilter
 from core.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.api.permissions import IsOperatorOrIntegrator
 from core.errors import NotFound, ValidationFailed
@@ -221,10 +222,10 @@ class SessionFilter(django_filters.FilterSet):
     cohort = django_filters.UUIDFilter(field_name="cohort_id")
     host = django_filters.UUIDFilter(field_name="host_id")
     series = django_filters.UUIDFilter(field_name="series_id")
-    starts_after = django_filters.IsoDateTimeFilter(
+    starts_after = InstantFilter(
         field_name="starts_at", lookup_expr="gte", label="Sessions starting at or after this instant."
     )
-    starts_before = django_filters.IsoDateTimeFilter(
+    starts_before = InstantFilter(
         field_name="starts_at", lookup_expr="lt", label="Sessions starting before this instant."
     )
 
