@@ -10,8 +10,25 @@ def beneficiary_group_list() -> QuerySet[BeneficiaryGroup]:
     return BeneficiaryGroup.objects.all().order_by("name")
 
 
+# The template's JSON documents (schema, defaults, states...) are large and no list shows them:
+# decoding them for every row was most of a catalog page's time.
+TEMPLATE_DOCUMENTS = (
+    "template__config_schema",
+    "template__default_config",
+    "template__enrollment_states",
+    "template__activity_types",
+    "template__metrics_tracked",
+    "template__vis_components",
+    "template__sroi_dimensions",
+)
+
+
 def program_list() -> QuerySet[Program]:
-    return Program.objects.select_related("beneficiary_group", "template").order_by("name", "id")
+    return (
+        Program.objects.select_related("beneficiary_group", "template")
+        .defer(*TEMPLATE_DOCUMENTS)
+        .order_by("name", "id")
+    )
 
 
 def program_catalog() -> QuerySet[Program]:
