@@ -120,6 +120,21 @@ def slow_pool(monkeypatch):
 
 
 @pytest.fixture
+def overlapping_pool(monkeypatch):
+    """Each run waits after reading the pool until the other has read it too, so without the
+    program lock both have read before either writes, however slow the machine is."""
+    real = matching.pool
+    barrier = threading.Barrier(2, timeout=30)
+
+    def meet(program, now):
+        value = real(program, now)
+        barrier.wait()
+        return value
+
+    monkeypatch.setattr(matching, "pool", meet)
+
+
+@pytest.fixture
 def crowd(program, mentor_profile, mentee_profile):
     for i in range(3):
         mentor_profile(f"mentor{i}@example.org", capacity=2)
@@ -140,7 +155,7 @@ def test_two_proposal_runs_at_once_leave_one_open_batch(program, crowd, operator
     assert len({mentee for _, mentee in live}) == 5
 
 
-def test_control_without_the_program_lock_the_runs_collide(program, crowd, operator, slow_pool, monkeypatch):
+def test_control_without_the_program_lock_the_runs_collide(program, crowd, operator, overlapping_pool, monkeypatch):
     monkeypatch.setattr(
         matching, "_lock_program", lambda program: Program.objects.select_related("template").get(pk=program.pk)
     )
