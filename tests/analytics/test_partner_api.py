@@ -9,20 +9,13 @@ import pytest
 
 from accounts.models import CompanyMembership, User
 from accounts.services import company_add_member
-from tests.analytics.test_partner import partner_dataset
 
 UNKNOWN = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
 @pytest.fixture
-def data(program, make_program, mentorship_template, company, make_user):
-    return partner_dataset(
-        program=program,
-        make_program=make_program,
-        mentorship_template=mentorship_template,
-        company=company,
-        make_user=make_user,
-    )
+def data(partner_data):
+    return partner_data
 
 
 @pytest.fixture
